@@ -1,0 +1,46 @@
+# llmcost: PGXS build, tests, demo and benchmarks.
+#
+#   make demo    install what is missing, build, start a demo server with data
+#   make test    install what is missing, build, run the whole test suite
+#
+# The version lives in llmcost.control only.
+
+EXTENSION = llmcost
+EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" llmcost.control)
+
+MODULE_big = llmcost
+OBJS = src/llmcost.o src/rates.o src/pricing.o
+DATA = src/llmcost--$(EXTVERSION).sql
+
+# pg_regress tests, in order: install first, the hijack test last.
+REGRESS = install events pricing peers rates loaders reprice partitions roles security
+REGRESS_OPTS = --inputdir=. --load-extension=btree_gist
+
+# isolation specs in test/specs
+ISOLATION = rate_cache
+ISOLATION_OPTS = --inputdir=test --load-extension=btree_gist
+
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+endif
+
+.PHONY: demo demo-stop test deps bench
+
+deps:
+	bash test/setup.sh
+
+demo:
+	bash test/demo/demo.sh start
+
+demo-stop:
+	bash test/demo/demo.sh stop
+
+test:
+	bash test/run-tests.sh
+
+bench:
+	bash test/bench/run.sh
