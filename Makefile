@@ -14,11 +14,11 @@ DATA = src/llmcost--$(EXTVERSION).sql
 
 # pg_regress tests, in order: install first, the hijack test last.
 REGRESS = install events pricing peers rates loaders reprice partitions roles security
-REGRESS_OPTS = --inputdir=. --load-extension=btree_gist
+REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check
 
 # isolation specs in test/specs
 ISOLATION = rate_cache
-ISOLATION_OPTS = --inputdir=test --load-extension=btree_gist
+ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso
 
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 

@@ -483,8 +483,9 @@ COMMENT ON FUNCTION llmcost.set_rate(text, timestamptz, numeric, numeric, numeri
 CREATE FUNCTION llmcost.per_mtok(usd_per_token jsonb) RETURNS numeric
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN pg_catalog.jsonb_typeof(usd_per_token) OPERATOR(pg_catalog.=) 'number'
-                THEN pg_catalog.round((usd_per_token)::pg_catalog.text::pg_catalog.numeric
-                                      OPERATOR(pg_catalog.*) 1000000, 9) END;
+                THEN pg_catalog.trim_scale(pg_catalog.round(
+                        (usd_per_token)::pg_catalog.text::pg_catalog.numeric
+                        OPERATOR(pg_catalog.*) 1000000, 9)) END;
 COMMENT ON FUNCTION llmcost.per_mtok(jsonb) IS
     'internal: a JSON number of USD per token as exact USD per million tokens (NULL if not a number)';
 
@@ -731,8 +732,7 @@ CREATE FUNCTION llmcost.protect_default_rates() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RAISE EXCEPTION 'rate % of model "%" belongs to the default rate card, which is read-only',
-        CASE WHEN TG_OP = 'INSERT' THEN NEW.rate_id ELSE OLD.rate_id END,
+    RAISE EXCEPTION 'the rates of model "%" in the default rate card are read-only',
         CASE WHEN TG_OP = 'INSERT' THEN NEW.model ELSE OLD.model END
         USING ERRCODE = 'insufficient_privilege',
               HINT = 'Insert your own rate for the model (is_default = false, for example with llmcost.set_rate()): your rows win over the default card wherever they apply.';

@@ -1,0 +1,39 @@
+-- Installing llmcost: the extension, its version, its documentation.
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO';
+SET client_min_messages = warning;
+CREATE EXTENSION llmcost CASCADE;
+RESET client_min_messages;
+
+-- the installed version is the control file's (the one place it lives)
+SELECT extversion FROM pg_extension WHERE extname = 'llmcost';
+
+-- every relation, column of a table or view, and routine carries a COMMENT
+SELECT c.relname AS uncommented_relation
+  FROM pg_class c
+ WHERE c.relnamespace = 'llmcost'::regnamespace
+   AND c.relkind IN ('r', 'p', 'v') AND obj_description(c.oid, 'pg_class') IS NULL;
+SELECT c.relname, a.attname AS uncommented_column
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+ WHERE c.relnamespace = 'llmcost'::regnamespace AND c.relkind IN ('p', 'v')
+   AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL
+   AND c.relname <> 'events_default';
+SELECT p.oid::regprocedure AS uncommented_routine
+  FROM pg_proc p
+ WHERE p.pronamespace = 'llmcost'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL;
+
+-- every C function of the pricing path is parallel safe
+SELECT p.proname, p.provolatile, p.proparallel
+  FROM pg_proc p
+ WHERE p.pronamespace = 'llmcost'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
+ ORDER BY 1;
+
+-- no SECURITY DEFINER routine without a pinned search_path
+SELECT p.oid::regprocedure AS definer_without_search_path
+  FROM pg_proc p
+ WHERE p.pronamespace = 'llmcost'::regnamespace AND p.prosecdef
+   AND NOT coalesce(p.proconfig::text LIKE '%search_path=pg_catalog, pg_temp%', false);
+
+-- the default card covers OpenAI, Anthropic and Google, each price dated
+SELECT provider, count(*) AS rates, min(valid_from)::date AS earliest
+  FROM llmcost.rates WHERE is_default GROUP BY provider ORDER BY provider;
