@@ -98,3 +98,23 @@ SELECT request_id, cost_nusd, tableoid::regclass FROM llmcost.events WHERE reque
 INSERT INTO llmcost.events (event_time, request_id, feature, provider, model, input_tokens, output_tokens)
 VALUES ('2031-05-05 00:00+00', 'far-future', 'f', 'openai', 'gpt-4o', 1, 1);
 SELECT request_id, tableoid::regclass FROM llmcost.events WHERE request_id = 'far-future';
+
+-- Batch ingest that loses no valid row: COPY into a staging table, then ingest it.
+CREATE TEMP TABLE staging (event_time timestamptz, request_id text, feature text, provider text,
+                           model text, input_tokens int, cached_read_tokens int, output_tokens int,
+                           cache_status text, extra_column text);
+INSERT INTO staging VALUES
+    ('2026-01-12 01:00+00', 'st-1', 'f', 'openai', 'gpt-4o', 1000, 0, 10, 'miss', 'ignored'),
+    ('2026-01-12 01:00+00', 'st-2', 'f', 'openai', 'gpt-4o', 1000, 2000, 10, 'miss', NULL),
+    ('2026-01-12 01:00+00', 'st-3', 'f', 'openai', 'gpt-4o', 1000, 0, 10, 'bogus', NULL),
+    ('2026-01-12 01:00+00', 'st-4', NULL, 'openai', 'gpt-4o', 1000, 0, 10, 'miss', NULL),
+    ('2026-01-12 01:00+00', 'st-5', 'f', 'openai', 'gpt-4o', 1000, 0, 10, 'miss', NULL),
+    ('2026-01-10 12:00+00', 'req-1', 'search', 'openai', 'gpt-4o', 1000, 400, 300, 'miss', NULL);
+SELECT * FROM llmcost.ingest('staging');
+SELECT request_id, cost_nusd FROM llmcost.events WHERE request_id LIKE 'st-%' ORDER BY 1;
+SELECT source, sqlstate, message, event ->> 'request_id' AS request_id
+  FROM llmcost.rejected_events ORDER BY 4;
+-- a retried batch of valid rows is stored once
+DELETE FROM staging WHERE request_id IN ('st-2', 'st-3', 'st-4');
+SELECT * FROM llmcost.ingest('staging');
+SELECT * FROM llmcost.ingest('staging');

@@ -258,6 +258,81 @@ COMMENT ON TABLE llmcost.events_default IS
     'events whose day has no partition yet; llmcost.create_partitions() moves them into their day';
 
 --------------------------------------------------------------------------
+-- Batch ingest that keeps every valid row
+--------------------------------------------------------------------------
+
+CREATE TABLE llmcost.rejected_events (
+    rejected_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    source text NOT NULL,
+    sqlstate text NOT NULL,
+    message text NOT NULL,
+    detail text,
+    event jsonb NOT NULL
+);
+COMMENT ON TABLE llmcost.rejected_events IS
+    'rows llmcost.ingest() refused, with the error that refused them; fix and ingest them again';
+COMMENT ON COLUMN llmcost.rejected_events.rejected_at IS 'when the row was refused';
+COMMENT ON COLUMN llmcost.rejected_events.source IS 'the staging table it came from';
+COMMENT ON COLUMN llmcost.rejected_events.sqlstate IS 'SQLSTATE of the error (class 22 or 23 for bad data)';
+COMMENT ON COLUMN llmcost.rejected_events.message IS 'the error message, naming the column and the value';
+COMMENT ON COLUMN llmcost.rejected_events.detail IS 'the error detail';
+COMMENT ON COLUMN llmcost.rejected_events.event IS 'the refused row as JSON';
+
+CREATE FUNCTION llmcost.ingest(staging regclass,
+                               OUT inserted bigint, OUT duplicates bigint, OUT rejected bigint)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cols text;
+    total bigint;
+    r jsonb;
+    n bigint;
+    st text;
+    msg text;
+    det text;
+BEGIN
+    -- the staging table's columns that llmcost.events takes from clients
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+      FROM pg_attribute a
+     WHERE a.attrelid = staging AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attname IN (SELECT e.attname FROM pg_attribute e
+                          WHERE e.attrelid = 'llmcost.events'::regclass AND e.attnum > 0
+                            AND NOT e.attisdropped AND e.attgenerated = '');
+    IF cols IS NULL THEN
+        RAISE EXCEPTION 'staging table % has no column of llmcost.events', staging
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', staging) INTO total;
+    inserted := 0; rejected := 0;
+    BEGIN
+        -- the fast path: every row is valid
+        EXECUTE format('INSERT INTO llmcost.events (%s) SELECT %s FROM %s ON CONFLICT DO NOTHING',
+                       cols, cols, staging);
+        GET DIAGNOSTICS inserted = ROW_COUNT;
+    EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
+        -- some row is bad: take them one at a time, keeping every valid one
+        FOR r IN EXECUTE format('SELECT to_jsonb(s) FROM (SELECT %s FROM %s) s', cols, staging) LOOP
+            BEGIN
+                EXECUTE format('INSERT INTO llmcost.events (%s) SELECT %s FROM jsonb_populate_record(NULL::llmcost.events, $1) ON CONFLICT DO NOTHING',
+                               cols, cols) USING r;
+                GET DIAGNOSTICS n = ROW_COUNT;
+                inserted := inserted + n;
+            EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
+                GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+                INSERT INTO llmcost.rejected_events (source, sqlstate, message, detail, event)
+                VALUES (staging::text, st, msg, NULLIF(det, ''), r);
+                rejected := rejected + 1;
+            END;
+        END LOOP;
+    END;
+    duplicates := total - inserted - rejected;
+END
+$$;
+COMMENT ON FUNCTION llmcost.ingest(regclass) IS
+    'inserts the rows of a staging table (columns named as in llmcost.events) idempotently; rows that fail validation go to llmcost.rejected_events instead of failing the batch; returns the counts';
+
+--------------------------------------------------------------------------
 -- Partitions
 --------------------------------------------------------------------------
 
@@ -750,6 +825,7 @@ SELECT pg_catalog.pg_extension_config_dump('llmcost.rates', 'WHERE NOT is_defaul
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rates_rate_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.model_aliases', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.events_default', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.rejected_events', '');
 
 --------------------------------------------------------------------------
 -- Roles and privileges
@@ -771,6 +847,7 @@ GRANT USAGE ON SCHEMA llmcost TO llmcost_ingest, llmcost_reader, llmcost_admin;
 
 -- ingest: write events; read the rates its inserts are priced from
 GRANT INSERT ON llmcost.events TO llmcost_ingest;
+GRANT INSERT ON llmcost.rejected_events TO llmcost_ingest;
 GRANT SELECT ON llmcost.rates, llmcost.model_aliases TO llmcost_ingest;
 
 -- reader: the views (and the public rate card)
@@ -782,6 +859,7 @@ GRANT llmcost_ingest, llmcost_reader TO llmcost_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON llmcost.rates, llmcost.model_aliases TO llmcost_admin;
 GRANT USAGE ON SEQUENCE llmcost.rates_rate_id_seq TO llmcost_admin;
 GRANT SELECT, UPDATE ON llmcost.events TO llmcost_admin;
+GRANT SELECT, DELETE ON llmcost.rejected_events TO llmcost_admin;
 
 REVOKE ALL ON FUNCTION llmcost.create_partitions(timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.create_partition(text, timestamptz, timestamptz) FROM PUBLIC;
