@@ -102,3 +102,14 @@ SELECT llmcost.price('openai', 'gpt-4o', '2024-09-01', 1000000, 1000000) AS befo
 SELECT llmcost.price('acme', 'acme-1', '2026-01-15', 2147483647, 2147483647) AS largest_call;
 SELECT llmcost.set_rate('acme-pricey', '2026-01-01', input_per_mtok => 999999.999999999, output_per_mtok => 999999.999999999);
 SELECT llmcost.price('acme', 'acme-pricey', '2026-01-15', 2147483647, 2147483647);
+
+-- NULL arguments: NULL, never a crash (the provider alone may be NULL)
+SELECT llmcost.price(NULL, 'gpt-4o', '2026-01-15', 1000, 0) AS null_provider,
+       llmcost.price('openai', NULL, '2026-01-15', 1000, 0) AS null_model,
+       llmcost.price('openai', 'gpt-4o', NULL, 1000, 0) AS null_time,
+       llmcost.price('openai', 'gpt-4o', '2026-01-15', NULL, 0) AS null_tokens,
+       llmcost.price('openai', 'gpt-4o', '2026-01-15', 1000, 0, batch => NULL) AS null_batch,
+       llmcost.resolve_model(NULL, 'gpt-4o') AS resolve_null_provider,
+       llmcost.resolve_model('openai', NULL) AS resolve_null_model,
+       llmcost.event_rate_id(NULL, 'openai', 'gpt-4o') AS rate_null_time,
+       llmcost.event_cost_nusd('2026-01-15', 'openai', 'gpt-4o', 1, 0, 0, 1, 0, NULL, 'miss', false, NULL) AS cost_null_feature;

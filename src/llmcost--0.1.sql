@@ -190,7 +190,7 @@ COMMENT ON FUNCTION llmcost.resolve_model(text, text) IS
 
 CREATE TABLE llmcost.events (
     event_time timestamptz NOT NULL,
-    request_id text NOT NULL,
+    request_id text COLLATE "C" NOT NULL,
     trace_id text,
     span_id text,
     user_id text,
@@ -218,7 +218,7 @@ CREATE TABLE llmcost.events (
                                 cache_status, batch, feature)) STORED,
     rate_id integer GENERATED ALWAYS AS (
         llmcost.event_rate_id(event_time, provider, model)) STORED,
-    CONSTRAINT events_request_once UNIQUE (request_id, event_time)
+    CONSTRAINT events_request_once UNIQUE (event_time, request_id)
 ) PARTITION BY RANGE (event_time);
 
 COMMENT ON TABLE llmcost.events IS

@@ -184,6 +184,26 @@ GetTokens(FunctionCallInfo fcinfo, int first, EventTokens *t)
 	t->reasoning = PG_GETARG_INT32(first + 4);
 }
 
+/*
+ * The rate valid at the timestamptz argument time_arg for the (provider,
+ * model) text arguments, or NULL.  A NULL provider counts as none.
+ */
+static const RateVersion *
+RateOfArgs(FunctionCallInfo fcinfo, int time_arg, int provider_arg, int model_arg)
+{
+	const char *provider = "";
+	const char *model;
+	int			provider_len = 0;
+	int			model_len;
+	ModelRates *rates;
+
+	if (!PG_ARGISNULL(provider_arg))
+		TEXT_ARG(provider_arg, provider, provider_len);
+	TEXT_ARG(model_arg, model, model_len);
+	rates = LookupModelRates(provider, provider_len, model, model_len);
+	return rates ? RateAt(rates, PG_GETARG_TIMESTAMPTZ(time_arg)) : NULL;
+}
+
 static inline bool
 AllZero(const EventTokens *t)
 {
@@ -201,11 +221,6 @@ Datum
 llmcost_event_cost_nusd(PG_FUNCTION_ARGS)
 {
 	EventTokens tokens;
-	const char *provider;
-	const char *model;
-	int			provider_len;
-	int			model_len;
-	ModelRates *rates;
 	const RateVersion *rate;
 
 	/* A NULL in a required column: its NOT NULL constraint will name it. */
@@ -223,10 +238,7 @@ llmcost_event_cost_nusd(PG_FUNCTION_ARGS)
 	if (ParseCacheStatus(PG_GETARG_TEXT_PP(9)) != CACHE_MISS)
 		PG_RETURN_INT64(0);
 
-	TEXT_ARG(1, provider, provider_len);
-	TEXT_ARG(2, model, model_len);
-	rates = LookupModelRates(provider, provider_len, model, model_len);
-	rate = rates ? RateAt(rates, PG_GETARG_TIMESTAMPTZ(0)) : NULL;
+	rate = RateOfArgs(fcinfo, 0, 1, 2);
 	if (rate == NULL)
 	{
 		/* Nothing billed needs no rate; anything else waits for one. */
@@ -242,17 +254,8 @@ PG_FUNCTION_INFO_V1(llmcost_event_rate_id);
 Datum
 llmcost_event_rate_id(PG_FUNCTION_ARGS)
 {
-	const char *provider;
-	const char *model;
-	int			provider_len;
-	int			model_len;
-	ModelRates *rates;
-	const RateVersion *rate;
+	const RateVersion *rate = RateOfArgs(fcinfo, 0, 1, 2);
 
-	TEXT_ARG(1, provider, provider_len);
-	TEXT_ARG(2, model, model_len);
-	rates = LookupModelRates(provider, provider_len, model, model_len);
-	rate = rates ? RateAt(rates, PG_GETARG_TIMESTAMPTZ(0)) : NULL;
 	if (rate == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(rate->rate_id);
@@ -282,16 +285,13 @@ Datum
 llmcost_price(PG_FUNCTION_ARGS)
 {
 	EventTokens tokens;
-	const char *provider = "";
-	const char *model;
-	int			provider_len = 0;
-	int			model_len;
-	ModelRates *rates;
 	const RateVersion *rate;
 
-	if (!PG_ARGISNULL(0))
-		TEXT_ARG(0, provider, provider_len);
-	TEXT_ARG(1, model, model_len);
+	/* Non-strict only so that the provider may be NULL. */
+	for (int i = 1; i < 9; i++)
+		if (PG_ARGISNULL(i))
+			PG_RETURN_NULL();
+
 	tokens.input = PG_GETARG_INT32(3);
 	tokens.output = PG_GETARG_INT32(4);
 	tokens.cached_read = PG_GETARG_INT32(5);
@@ -299,8 +299,7 @@ llmcost_price(PG_FUNCTION_ARGS)
 	tokens.reasoning = PG_GETARG_INT32(7);
 	CheckEventTokens(&tokens);
 
-	rates = LookupModelRates(provider, provider_len, model, model_len);
-	rate = rates ? RateAt(rates, PG_GETARG_TIMESTAMPTZ(2)) : NULL;
+	rate = RateOfArgs(fcinfo, 2, 0, 1);
 	if (rate == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(NanoUsdToNumeric(CostOfTokens(rate, &tokens, PG_GETARG_BOOL(8))));
@@ -317,6 +316,8 @@ llmcost_resolve_model(PG_FUNCTION_ARGS)
 	int			model_len;
 	const char *name;
 
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
 	if (!PG_ARGISNULL(0))
 		TEXT_ARG(0, provider, provider_len);
 	TEXT_ARG(1, model, model_len);
