@@ -9,11 +9,11 @@ EXTENSION = llmcost
 EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" llmcost.control)
 
 MODULE_big = llmcost
-OBJS = src/llmcost.o src/rates.o src/pricing.o
+OBJS = src/llmcost.o src/rates.o src/pricing.o src/stats.o
 DATA = src/llmcost--$(EXTVERSION).sql
 
 # pg_regress tests, in order: install first, the hijack test last.
-REGRESS = install events pricing peers rates loaders reprice partitions roles security
+REGRESS = install events pricing peers rates loaders reprice partitions roles stats security
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check
 
 # isolation specs in test/specs

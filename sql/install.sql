@@ -37,3 +37,15 @@ SELECT p.oid::regprocedure AS definer_without_search_path
 -- the default card covers OpenAI, Anthropic and Google, each price dated
 SELECT provider, count(*) AS rates, min(valid_from)::date AS earliest
   FROM llmcost.rates WHERE is_default GROUP BY provider ORDER BY provider;
+
+-- every aggregate: one argument, a combine function, a state type that is not
+-- internal (Citus pushes only those down), parallel safe, SSPACE set, a moving
+-- (inverse) form, and a name no built-in aggregate has
+SELECT p.oid::regprocedure AS aggregate, p.pronargs AS args, a.aggcombinefn <> 0 AS has_combine,
+       a.aggtranstype::regtype AS state, p.proparallel AS parallel, a.aggtransspace AS sspace,
+       a.aggminvtransfn <> 0 AS has_inverse,
+       EXISTS (SELECT FROM pg_proc b WHERE b.pronamespace = 'pg_catalog'::regnamespace
+                AND b.proname = p.proname AND b.prokind = 'a') AS collides_with_builtin
+  FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+ WHERE p.pronamespace = 'llmcost'::regnamespace
+ ORDER BY 1;

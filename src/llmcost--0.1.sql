@@ -746,6 +746,147 @@ COMMENT ON COLUMN llmcost.current_rates.is_default IS 'from the shipped default 
 COMMENT ON COLUMN llmcost.current_rates.source IS 'origin of the price';
 
 --------------------------------------------------------------------------
+-- Statistics summaries: llmcost.stats
+--------------------------------------------------------------------------
+
+CREATE TYPE llmcost.stats;
+CREATE FUNCTION llmcost.stats_in(cstring) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_in';
+CREATE FUNCTION llmcost.stats_out(llmcost.stats) RETURNS cstring
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_out';
+CREATE FUNCTION llmcost.stats_recv(internal) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_recv';
+CREATE FUNCTION llmcost.stats_send(llmcost.stats) RETURNS bytea
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_send';
+CREATE TYPE llmcost.stats (
+    INPUT = llmcost.stats_in,
+    OUTPUT = llmcost.stats_out,
+    RECEIVE = llmcost.stats_recv,
+    SEND = llmcost.stats_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = plain
+);
+COMMENT ON TYPE llmcost.stats IS
+    'exact statistics summary (count, sum, sum of squares, min, max) of money (1e-9 USD units) or durations (1e-3 ms units); build with stats_agg, merge with stats_rollup, read with the stats_* accessors';
+COMMENT ON FUNCTION llmcost.stats_in(cstring) IS 'text input of llmcost.stats, validating every field';
+COMMENT ON FUNCTION llmcost.stats_out(llmcost.stats) IS 'text output of llmcost.stats';
+COMMENT ON FUNCTION llmcost.stats_recv(internal) IS 'binary input of llmcost.stats, validating every field';
+COMMENT ON FUNCTION llmcost.stats_send(llmcost.stats) IS 'binary output of llmcost.stats';
+
+-- aggregate support: transitions, inverse transitions, combine
+CREATE FUNCTION llmcost.stats_accum_nusd(llmcost.stats, bigint) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_accum_nusd';
+CREATE FUNCTION llmcost.stats_remove_nusd(llmcost.stats, bigint) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_remove_nusd';
+CREATE FUNCTION llmcost.stats_accum_usd(llmcost.stats, numeric) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_accum_usd';
+CREATE FUNCTION llmcost.stats_remove_usd(llmcost.stats, numeric) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_remove_usd';
+CREATE FUNCTION llmcost.stats_accum_interval(llmcost.stats, interval) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_accum_interval';
+CREATE FUNCTION llmcost.stats_remove_interval(llmcost.stats, interval) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_remove_interval';
+CREATE FUNCTION llmcost.stats_accum_ms(llmcost.stats, double precision) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_accum_ms';
+CREATE FUNCTION llmcost.stats_remove_ms(llmcost.stats, double precision) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_remove_ms';
+CREATE FUNCTION llmcost.stats_combine(llmcost.stats, llmcost.stats) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_combine';
+CREATE FUNCTION llmcost.stats_uncombine(llmcost.stats, llmcost.stats) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_uncombine';
+COMMENT ON FUNCTION llmcost.stats_accum_nusd(llmcost.stats, bigint) IS 'transition of stats_agg(bigint)';
+COMMENT ON FUNCTION llmcost.stats_remove_nusd(llmcost.stats, bigint) IS 'inverse transition of stats_agg(bigint)';
+COMMENT ON FUNCTION llmcost.stats_accum_usd(llmcost.stats, numeric) IS 'transition of stats_agg(numeric)';
+COMMENT ON FUNCTION llmcost.stats_remove_usd(llmcost.stats, numeric) IS 'inverse transition of stats_agg(numeric)';
+COMMENT ON FUNCTION llmcost.stats_accum_interval(llmcost.stats, interval) IS 'transition of stats_agg(interval)';
+COMMENT ON FUNCTION llmcost.stats_remove_interval(llmcost.stats, interval) IS 'inverse transition of stats_agg(interval)';
+COMMENT ON FUNCTION llmcost.stats_accum_ms(llmcost.stats, double precision) IS 'transition of duration_stats_agg(double precision)';
+COMMENT ON FUNCTION llmcost.stats_remove_ms(llmcost.stats, double precision) IS 'inverse transition of duration_stats_agg(double precision)';
+COMMENT ON FUNCTION llmcost.stats_combine(llmcost.stats, llmcost.stats) IS 'combine function of the stats aggregates; transition of stats_rollup';
+COMMENT ON FUNCTION llmcost.stats_uncombine(llmcost.stats, llmcost.stats) IS 'inverse transition of stats_rollup';
+
+CREATE AGGREGATE llmcost.stats_agg(bigint) (
+    SFUNC = llmcost.stats_accum_nusd, STYPE = llmcost.stats, SSPACE = 72,
+    COMBINEFUNC = llmcost.stats_combine,
+    MSFUNC = llmcost.stats_accum_nusd, MINVFUNC = llmcost.stats_remove_nusd,
+    MSTYPE = llmcost.stats, MSSPACE = 72,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE llmcost.stats_agg(bigint) IS
+    'exact money summary of nano-USD values (llmcost.events.cost_nusd); usable as a moving window aggregate';
+CREATE AGGREGATE llmcost.stats_agg(numeric) (
+    SFUNC = llmcost.stats_accum_usd, STYPE = llmcost.stats, SSPACE = 72,
+    COMBINEFUNC = llmcost.stats_combine,
+    MSFUNC = llmcost.stats_accum_usd, MINVFUNC = llmcost.stats_remove_usd,
+    MSTYPE = llmcost.stats, MSSPACE = 72,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE llmcost.stats_agg(numeric) IS
+    'exact money summary of USD values, held in nano-USD (more decimals are rounded half away from zero)';
+CREATE AGGREGATE llmcost.stats_agg(interval) (
+    SFUNC = llmcost.stats_accum_interval, STYPE = llmcost.stats, SSPACE = 72,
+    COMBINEFUNC = llmcost.stats_combine,
+    MSFUNC = llmcost.stats_accum_interval, MINVFUNC = llmcost.stats_remove_interval,
+    MSTYPE = llmcost.stats, MSSPACE = 72,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE llmcost.stats_agg(interval) IS
+    'exact duration summary, held in microseconds (a month counts 30 days)';
+CREATE AGGREGATE llmcost.duration_stats_agg(double precision) (
+    SFUNC = llmcost.stats_accum_ms, STYPE = llmcost.stats, SSPACE = 72,
+    COMBINEFUNC = llmcost.stats_combine,
+    MSFUNC = llmcost.stats_accum_ms, MINVFUNC = llmcost.stats_remove_ms,
+    MSTYPE = llmcost.stats, MSSPACE = 72,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE llmcost.duration_stats_agg(double precision) IS
+    'exact duration summary of milliseconds (llmcost.events.latency_ms), held in microseconds';
+CREATE AGGREGATE llmcost.stats_rollup(llmcost.stats) (
+    SFUNC = llmcost.stats_combine, STYPE = llmcost.stats, SSPACE = 72,
+    COMBINEFUNC = llmcost.stats_combine,
+    MSFUNC = llmcost.stats_combine, MINVFUNC = llmcost.stats_uncombine,
+    MSTYPE = llmcost.stats, MSSPACE = 72,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE llmcost.stats_rollup(llmcost.stats) IS
+    'merges summaries (hourly into daily, daily into monthly): exactly the summary of all their values, in any order; usable as a moving window aggregate';
+
+-- accessors: money in USD, durations in milliseconds
+CREATE FUNCTION llmcost.stats_count(llmcost.stats) RETURNS bigint
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_count';
+CREATE FUNCTION llmcost.stats_kind(llmcost.stats) RETURNS text
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_kind';
+CREATE FUNCTION llmcost.stats_sum(llmcost.stats) RETURNS numeric
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_sum';
+CREATE FUNCTION llmcost.stats_min(llmcost.stats) RETURNS numeric
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_min';
+CREATE FUNCTION llmcost.stats_max(llmcost.stats) RETURNS numeric
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_max';
+CREATE FUNCTION llmcost.stats_mean(llmcost.stats) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_mean';
+CREATE FUNCTION llmcost.stats_variance(llmcost.stats, sample boolean DEFAULT true) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_variance';
+CREATE FUNCTION llmcost.stats_stddev(llmcost.stats, sample boolean DEFAULT true) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_stddev';
+CREATE FUNCTION llmcost.stats_upper_band(llmcost.stats, k double precision DEFAULT 3) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_upper_band';
+CREATE FUNCTION llmcost.stats_lower_band(llmcost.stats, k double precision DEFAULT 3) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_lower_band';
+CREATE FUNCTION llmcost.stats_zscore(llmcost.stats, value double precision) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_zscore';
+CREATE FUNCTION llmcost.is_anomaly(value double precision, summary llmcost.stats, k double precision DEFAULT 3)
+    RETURNS boolean
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_is_anomaly';
+COMMENT ON FUNCTION llmcost.stats_count(llmcost.stats) IS 'number of values summarized';
+COMMENT ON FUNCTION llmcost.stats_kind(llmcost.stats) IS 'money or duration';
+COMMENT ON FUNCTION llmcost.stats_sum(llmcost.stats) IS 'exact sum (USD or ms); NULL when empty';
+COMMENT ON FUNCTION llmcost.stats_min(llmcost.stats) IS 'exact minimum (USD or ms); NULL when empty';
+COMMENT ON FUNCTION llmcost.stats_max(llmcost.stats) IS 'exact maximum (USD or ms); NULL when empty';
+COMMENT ON FUNCTION llmcost.stats_mean(llmcost.stats) IS 'mean (USD or ms); NULL when empty';
+COMMENT ON FUNCTION llmcost.stats_variance(llmcost.stats, boolean) IS 'sample variance (population with sample => false), from exact integer sums';
+COMMENT ON FUNCTION llmcost.stats_stddev(llmcost.stats, boolean) IS 'sample standard deviation (population with sample => false)';
+COMMENT ON FUNCTION llmcost.stats_upper_band(llmcost.stats, double precision) IS 'mean + k sample standard deviations; NULL with fewer than two values';
+COMMENT ON FUNCTION llmcost.stats_lower_band(llmcost.stats, double precision) IS 'mean - k sample standard deviations; NULL with fewer than two values';
+COMMENT ON FUNCTION llmcost.stats_zscore(llmcost.stats, double precision) IS '(value - mean) / sample standard deviation; NULL without spread';
+COMMENT ON FUNCTION llmcost.is_anomaly(double precision, llmcost.stats, double precision) IS 'true when value exceeds mean + k sample standard deviations of the summary (value in USD or ms); NULL with fewer than two values';
+
+--------------------------------------------------------------------------
 -- The default rate card (read-only; your own rows win over it)
 --------------------------------------------------------------------------
 

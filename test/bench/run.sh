@@ -3,10 +3,11 @@
 # run (this machine is noisy; absolute times are not comparable).
 #
 #   make bench                     both benchmarks
-#   test/bench/run.sh ingest       COPY 1M events: llmcost.events vs a plain table
+#   test/bench/run.sh ingest       COPY 1M events: llmcost.events vs plain tables
 #   test/bench/run.sh pricing      pricing 5M events in a scan vs sum(input_tokens)
+#   test/bench/run.sh stats        168-hour rolling mean/stddev and summaries vs built-ins
 #
-# Environment: BENCH_ROWS (1000000), BENCH_PRICING_ROWS (5000000), BENCH_REPS (3).
+# Environment: BENCH_ROWS (1000000), BENCH_PRICING_ROWS (5000000), BENCH_REPS (5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -14,7 +15,7 @@ DIR=${LLMCOST_BENCH_DIR:-/var/tmp/llmcost-bench}
 PORT=${LLMCOST_BENCH_PORT:-5497}
 ROWS=${BENCH_ROWS:-1000000}
 PROWS=${BENCH_PRICING_ROWS:-5000000}
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-5}
 WHAT=${1:-all}
 CSV="$DIR/events.csv"
 PRICED_CSV="$DIR/events_priced.csv"
@@ -71,13 +72,18 @@ bench_ingest() {
         "${PSQL[@]}" -c "TRUNCATE llmcost.events; COPY llmcost.events ($COLS) FROM '$CSV' (FORMAT csv);"
         "${PSQL[@]}" -c "COPY (SELECT $COLS, cost_nusd, rate_id FROM llmcost.events ORDER BY event_time, request_id) TO '$PRICED_CSV' (FORMAT csv)"
     fi
+    # the three loads take turns going first: no target profits from a warmer machine
+    local order=(plain part ours)
     for i in $(seq "$REPS"); do
-        "${PSQL[@]}" -c "TRUNCATE bench_plain; TRUNCATE bench_plain_part; TRUNCATE llmcost.events; CHECKPOINT;"
-        t=$(timed "COPY bench_plain ($COLS, cost_nusd, rate_id) FROM '$PRICED_CSV' (FORMAT csv)"); plain+=("$t")
-        "${PSQL[@]}" -c "CHECKPOINT;"
-        t=$(timed "COPY bench_plain_part ($COLS, cost_nusd, rate_id) FROM '$PRICED_CSV' (FORMAT csv)"); part+=("$t")
-        "${PSQL[@]}" -c "CHECKPOINT;"
-        t=$(timed "COPY llmcost.events ($COLS) FROM '$CSV' (FORMAT csv)"); ours+=("$t")
+        "${PSQL[@]}" -c "TRUNCATE bench_plain; TRUNCATE bench_plain_part; TRUNCATE llmcost.events;"
+        for k in 0 1 2; do
+            "${PSQL[@]}" -c "CHECKPOINT;"
+            case ${order[$(( (i + k) % 3 ))]} in
+                plain) t=$(timed "COPY bench_plain ($COLS, cost_nusd, rate_id) FROM '$PRICED_CSV' (FORMAT csv)"); plain+=("$t") ;;
+                part) t=$(timed "COPY bench_plain_part ($COLS, cost_nusd, rate_id) FROM '$PRICED_CSV' (FORMAT csv)"); part+=("$t") ;;
+                ours) t=$(timed "COPY llmcost.events ($COLS) FROM '$CSV' (FORMAT csv)"); ours+=("$t") ;;
+            esac
+        done
         echo "  ingest run $i: plain ${plain[-1]} s, plain partitioned ${part[-1]} s, llmcost ${ours[-1]} s" >&2
     done
     local mp mq mo
@@ -115,6 +121,57 @@ bench_pricing() {
         "$have" "$REPS" "$mb" "$mo" "$(echo "$mo / $mb" | bc -l)"
 }
 
+# Median milliseconds of a query run REPS times in one session (no connection cost).
+server_ms() {
+    local script
+    script=$(printf 'SET max_parallel_workers_per_gather = %s;\n%s \\g /dev/null\n\\timing on\n' "${2:-2}" "$1"
+             for _ in $(seq "$REPS"); do printf '%s \\g /dev/null\n' "$1"; done)
+    median $(echo "$script" | "${PSQL[@]}" -f - 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+}
+
+bench_stats() {
+    "${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS bench_hourly, bench_hourly_big, bench_raw;
+-- hourly cost per feature, heavy-tailed, in nano-USD and as numeric and float8 USD
+CREATE TABLE bench_hourly AS
+SELECT f AS feature, '2026-08-01 00:00+00'::timestamptz + h * interval '1 hour' AS hour,
+       c AS cost_nusd, c / 1000000000.0 AS cost, (c / 1e9)::float8 AS cost_f
+  FROM generate_series(1, 40) f, generate_series(0, 90 * 24 - 1) h,
+       LATERAL (SELECT (exp(random() * 8) * 1000000 + f + h)::bigint AS c) x;
+CREATE TABLE bench_hourly_big AS
+SELECT f AS feature, '2026-10-01 00:00+00'::timestamptz + h * interval '1 hour' AS hour,
+       c AS cost_nusd, c / 1000000000.0 AS cost, (c / 1e9)::float8 AS cost_f
+  FROM generate_series(1, 1000) f, generate_series(0, 719) h,
+       LATERAL (SELECT (exp(random() * 8) * 1000000 + f + h)::bigint AS c) x;
+CREATE TABLE bench_raw AS
+SELECT c AS cost_nusd, c / 1000000000.0 AS cost
+  FROM generate_series(1, $PROWS) i, LATERAL (SELECT (exp(random() * 10) * 1000 + i % 7)::bigint AS c) x;
+VACUUM ANALYZE bench_hourly, bench_hourly_big, bench_raw;
+SQL
+    local w="WINDOW w AS (PARTITION BY feature ORDER BY hour ROWS BETWEEN 168 PRECEDING AND 1 PRECEDING)"
+    local t
+    for t in bench_hourly bench_hourly_big; do
+        local rows f n o
+        rows=$("${PSQL[@]}" -At -c "SELECT count(*) FROM $t")
+        f=$(server_ms "SELECT sum(m), sum(s) FROM (SELECT avg(cost_f) OVER w AS m, stddev_samp(cost_f) OVER w AS s FROM $t $w) x")
+        n=$(server_ms "SELECT sum(m), sum(s) FROM (SELECT avg(cost) OVER w AS m, stddev_samp(cost) OVER w AS s FROM $t $w) x")
+        o=$(server_ms "SELECT sum(llmcost.stats_mean(st)), sum(llmcost.stats_stddev(st)) FROM (SELECT llmcost.stats_agg(cost_nusd) OVER w AS st FROM $t $w) x")
+        printf '| 168-hour trailing mean + stddev per feature, %s rows: vs float8 avg + stddev_samp (ms) | %.0f | %.0f | **%.1fx faster** (target >= 20x) |\n' \
+            "$rows" "$f" "$o" "$(echo "$f / $o" | bc -l)"
+        printf '| the same vs numeric avg + stddev_samp (ms) | %.0f | %.0f | **%.1fx faster** (target > 1x) |\n' \
+            "$n" "$o" "$(echo "$n / $o" | bc -l)"
+    done
+    local b o1 o2
+    b=$(server_ms "SELECT sum(cost) FROM bench_raw" 0)
+    o1=$(server_ms "SELECT llmcost.stats_agg(cost_nusd) FROM bench_raw" 0)
+    o2=$(server_ms "SELECT llmcost.stats_agg(cost) FROM bench_raw" 0)
+    printf '| summary of %s raw costs, nano-USD bigint, vs sum(numeric), serial (ms) | %.0f | %.0f | **%.2fx** (target <= 1.5x) |\n' \
+        "$PROWS" "$b" "$o1" "$(echo "$o1 / $b" | bc -l)"
+    printf '| summary of %s raw costs, numeric USD, vs sum(numeric), serial (ms) | %.0f | %.0f | **%.2fx** |\n' \
+        "$PROWS" "$b" "$o2" "$(echo "$o2 / $b" | bc -l)"
+}
+
 setup_db
 {
     echo "| benchmark | baseline | llmcost | ratio |"
@@ -122,7 +179,8 @@ setup_db
     case "$WHAT" in
         ingest) bench_ingest ;;
         pricing) bench_pricing ;;
-        all) bench_ingest; bench_pricing ;;
+        stats) bench_stats ;;
+        all) bench_ingest; bench_pricing; bench_stats ;;
     esac
 } | tee "$DIR/results.md"
 echo "(baselines: COPY of the same rows, with llmcost's cost and rate precomputed, into plain tables with the same columns and indexes; sum(input_tokens) over the same rows for pricing)"
