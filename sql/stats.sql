@@ -39,6 +39,16 @@ SELECT llmcost.stats_count(s) = c AS count_ok,
 -- money as numeric USD: the same summary as nano-USD bigint
 SELECT (SELECT llmcost.stats_agg(nusd / 1000000000.0) FROM vals)::text
      = (SELECT llmcost.stats_agg(nusd) FROM vals)::text AS numeric_equals_bigint;
+-- numeric USD is decoded exactly, rounding past 9 decimals half away from zero,
+-- like round(x * 1e9): 200,000 random values of every magnitude and scale
+SELECT count(*) AS groups, count(*) FILTER (WHERE a <> b) AS mismatches FROM (
+  SELECT llmcost.stats_agg(x)::text AS a, llmcost.stats_agg(round(x * 1000000000)::bigint)::text AS b
+    FROM (SELECT round((random() - 0.5)::numeric * 10::numeric ^ (floor(random() * 22) - 12)::int,
+                       floor(random() * 16)::int) AS x, i
+            FROM generate_series(1, 200000) i) v
+   GROUP BY i % 1000) z;
+SELECT llmcost.stats_agg(x) FROM (VALUES (0.0000000005), (-0.0000000005), (0.0000000004999),
+       (0.000000000499999999999), (1.5), (-9223372036.854775808)) t(x);
 -- durations: milliseconds and intervals agree
 SELECT (SELECT llmcost.duration_stats_agg(round(ms::numeric, 3)::float8) FROM vals)::text
      = (SELECT llmcost.stats_agg(make_interval(secs => round(ms::numeric, 3)::float8 / 1000)) FROM vals)::text
@@ -106,6 +116,9 @@ SELECT count(*) AS frames,
 SELECT llmcost.stats_agg(v) FROM (VALUES (9223372036854775807::bigint), (9223372036854775807), (9223372036854775807)) t(v);
 SELECT llmcost.stats_agg(v) FROM (VALUES (-9223372036854775807::bigint), (9223372036854775807)) t(v);
 SELECT llmcost.stats_agg(1e10::numeric);
+SELECT llmcost.stats_agg(9223372036.854775808::numeric);
+SELECT llmcost.stats_agg(-9223372036.8547758085::numeric);
+SELECT llmcost.stats_agg('-Infinity'::numeric);
 SELECT llmcost.stats_agg('NaN'::numeric);
 SELECT llmcost.duration_stats_agg('Infinity'::float8);
 SELECT llmcost.duration_stats_agg('NaN'::float8);

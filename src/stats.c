@@ -550,28 +550,119 @@ llmcost_stats_send(PG_FUNCTION_ARGS)
  *-------------------------------------------------------------------------
  */
 
+/*
+ * Decoding numeric without arithmetic.  sum(numeric) is the baseline a
+ * summary of USD values is measured against, and numeric multiplication
+ * per value would be several times slower than it.  The on-disk layout of
+ * numeric (src/backend/utils/adt/numeric.c) is stable, since pg_upgrade
+ * keeps numeric data as it is: a 16-bit header, in the long form a 16-bit
+ * weight, then base-10000 digits, most significant first.
+ */
+#define NUM_SIGN_MASK			0xC000
+#define NUM_NEG					0x4000
+#define NUM_SHORT				0x8000
+#define NUM_SPECIAL				0xC000
+#define NUM_SHORT_SIGN_MASK		0x2000
+#define NUM_SHORT_WEIGHT_SIGN	0x0040
+#define NUM_SHORT_WEIGHT_MASK	0x003F
+#define NUM_BASE				10000
+
+static void
+MoneyOutOfRange(Datum usd)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("money value %s USD is out of range for llmcost.stats",
+					DatumGetCString(DirectFunctionCall1(numeric_out, usd))),
+			 errdetail("A summarized value must lie within +/-9,223,372,036.854775807 USD.")));
+}
+
+/*
+ * USD as numeric to nano-USD: exact for values with at most 9 decimals,
+ * others rounded half away from zero (as numeric's own rounding does).
+ */
 static int64
 NanoUsdOfNumeric(Datum usd)
 {
-	Numeric		n = DatumGetNumeric(usd);
-	Datum		scaled;
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(usd);	/* no copy for short headers */
+	const char *p = VARDATA_ANY(v);
+	int			len = VARSIZE_ANY_EXHDR(v);
+	uint16		header;
+	int			weight;
+	bool		negative;
+	int			ndigits;
+	int128		acc = 0;
 
-	if (numeric_is_nan(n) || numeric_is_inf(n))
+	memcpy(&header, p, sizeof(uint16));
+	if ((header & NUM_SIGN_MASK) == NUM_SPECIAL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("cannot summarize the money value %s",
-						numeric_is_nan(n) ? "NaN" : "infinity")));
-	/* exact for values with at most 9 decimals; others round half away from zero */
-	scaled = DirectFunctionCall2(numeric_mul, usd,
-								 NumericGetDatum(int64_to_numeric(INT64CONST(1000000000))));
-	if (DatumGetBool(DirectFunctionCall2(numeric_gt, DirectFunctionCall1(numeric_abs, scaled),
-										 NumericGetDatum(int64_to_numeric(PG_INT64_MAX)))))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("money value %s USD is out of range for llmcost.stats",
-						DatumGetCString(DirectFunctionCall1(numeric_out, usd))),
-				 errdetail("A summarized value must lie within +/-9,223,372,036.854775807 USD.")));
-	return DatumGetInt64(DirectFunctionCall1(numeric_int8, scaled));
+						DatumGetCString(DirectFunctionCall1(numeric_out, usd)))));
+	if ((header & NUM_SIGN_MASK) == NUM_SHORT)
+	{
+		negative = (header & NUM_SHORT_SIGN_MASK) != 0;
+		weight = (header & NUM_SHORT_WEIGHT_MASK);
+		if (header & NUM_SHORT_WEIGHT_SIGN)
+			weight |= ~NUM_SHORT_WEIGHT_MASK;
+		p += sizeof(uint16);
+		len -= sizeof(uint16);
+	}
+	else
+	{
+		int16		w;
+
+		negative = (header & NUM_SIGN_MASK) == NUM_NEG;
+		memcpy(&w, p + sizeof(uint16), sizeof(int16));
+		weight = w;
+		p += 2 * sizeof(uint16);
+		len -= 2 * sizeof(uint16);
+	}
+	ndigits = len / (int) sizeof(int16);
+
+	/* digit i is worth digit * 10000^(weight - i) USD = digit * 10^(4(weight - i) + 9) nano-USD */
+	for (int i = 0; i < ndigits; i++)
+	{
+		int16		d;
+		int			e = weight - i;
+
+		memcpy(&d, p + i * sizeof(int16), sizeof(int16));
+		if (d == 0)
+			continue;
+		if (e > 2)
+			MoneyOutOfRange(usd);		/* >= 1e12 USD */
+		switch (e)
+		{
+			case 2:
+				acc += (int128) d * INT64CONST(100000000000000000);
+				break;
+			case 1:
+				acc += (int128) d * INT64CONST(10000000000000);
+				break;
+			case 0:
+				acc += (int128) d * INT64CONST(1000000000);
+				break;
+			case -1:
+				acc += (int128) d * 100000;
+				break;
+			case -2:
+				acc += (int128) d * 10;
+				break;
+			case -3:
+				/* decimals 9 to 12: the 9th is whole nano-USD, the rest decide rounding */
+				acc += d / 1000;
+				if (d % 1000 >= 500)
+					acc += 1;
+				break;
+			default:
+				break;			/* below 1e-12 USD: cannot reach half a nano-USD */
+		}
+		if (e <= -3)
+			break;
+	}
+	if (acc > (negative ? -(int128) PG_INT64_MIN : (int128) PG_INT64_MAX))
+		MoneyOutOfRange(usd);
+	return (int64) (negative ? -acc : acc);
 }
 
 static int64
