@@ -240,7 +240,12 @@ CenteredSumSquaresTimesN(const StatsSummary *s)
 	if (!__builtin_mul_overflow((int128) s->count, s->sumsq, &a) &&
 		!__builtin_mul_overflow(s->sum, s->sum, &b) &&
 		!__builtin_sub_overflow(a, b, &d))
+	{
+		/* int64 converts to long double in one instruction; int128 needs a call */
+		if (d <= PG_INT64_MAX)
+			return (long double) (int64) d;
 		return (long double) d;
+	}
 
 	/* the rare slow path: numeric is exact at any size */
 	{
@@ -286,7 +291,11 @@ StatsMean(const StatsSummary *s, double *result)
 {
 	if (s->count == 0)
 		return false;
-	*result = (double) ((long double) s->sum / s->count / UnitScale(s));
+	/* int64 converts to long double in one instruction; int128 needs a call */
+	if (s->sum >= PG_INT64_MIN && s->sum <= PG_INT64_MAX)
+		*result = (double) ((long double) (int64) s->sum / s->count / UnitScale(s));
+	else
+		*result = (double) ((long double) s->sum / s->count / UnitScale(s));
 	return true;
 }
 
