@@ -774,6 +774,11 @@ COMMENT ON FUNCTION llmcost.stats_out(llmcost.stats) IS 'text output of llmcost.
 COMMENT ON FUNCTION llmcost.stats_recv(internal) IS 'binary input of llmcost.stats, validating every field';
 COMMENT ON FUNCTION llmcost.stats_send(llmcost.stats) IS 'binary output of llmcost.stats';
 
+CREATE FUNCTION llmcost.stats_from_binary(bytea) RETURNS llmcost.stats
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_from_binary';
+COMMENT ON FUNCTION llmcost.stats_from_binary(bytea) IS
+    'decodes the binary form of a summary (as stats_send and COPY BINARY write it), validating every field';
+
 -- aggregate support: transitions, inverse transitions, combine
 CREATE FUNCTION llmcost.stats_accum_nusd(llmcost.stats, bigint) RETURNS llmcost.stats
     LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_stats_accum_nusd';
@@ -885,6 +890,116 @@ COMMENT ON FUNCTION llmcost.stats_upper_band(llmcost.stats, double precision) IS
 COMMENT ON FUNCTION llmcost.stats_lower_band(llmcost.stats, double precision) IS 'mean - k sample standard deviations; NULL with fewer than two values';
 COMMENT ON FUNCTION llmcost.stats_zscore(llmcost.stats, double precision) IS '(value - mean) / sample standard deviation; NULL without spread';
 COMMENT ON FUNCTION llmcost.is_anomaly(double precision, llmcost.stats, double precision) IS 'true when value exceeds mean + k sample standard deviations of the summary (value in USD or ms); NULL with fewer than two values';
+
+--------------------------------------------------------------------------
+-- Quantile sketches: llmcost.sketch
+--------------------------------------------------------------------------
+
+CREATE TYPE llmcost.sketch;
+CREATE FUNCTION llmcost.sketch_in(cstring) RETURNS llmcost.sketch
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_in';
+CREATE FUNCTION llmcost.sketch_out(llmcost.sketch) RETURNS cstring
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_out';
+CREATE FUNCTION llmcost.sketch_recv(internal) RETURNS llmcost.sketch
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_recv';
+CREATE FUNCTION llmcost.sketch_send(llmcost.sketch) RETURNS bytea
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_send';
+CREATE TYPE llmcost.sketch (
+    INPUT = llmcost.sketch_in,
+    OUTPUT = llmcost.sketch_out,
+    RECEIVE = llmcost.sketch_recv,
+    SEND = llmcost.sketch_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = extended
+);
+COMMENT ON TYPE llmcost.sketch IS
+    'relative-error quantile sketch of costs (DDSketch with uniform collapse): every quantile within sketch_error() of the true value; merges exactly';
+COMMENT ON FUNCTION llmcost.sketch_in(cstring) IS 'text input of llmcost.sketch, validating every field';
+COMMENT ON FUNCTION llmcost.sketch_out(llmcost.sketch) IS 'text output of llmcost.sketch';
+COMMENT ON FUNCTION llmcost.sketch_recv(internal) IS 'binary input of llmcost.sketch, validating every field';
+COMMENT ON FUNCTION llmcost.sketch_send(llmcost.sketch) IS 'binary output of llmcost.sketch';
+
+CREATE FUNCTION llmcost.sketch_from_binary(bytea) RETURNS llmcost.sketch
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_from_binary';
+COMMENT ON FUNCTION llmcost.sketch_from_binary(bytea) IS
+    'decodes the binary form of a sketch (as sketch_send and COPY BINARY write it), validating every field';
+
+CREATE FUNCTION llmcost.sketch_accum_nusd(llmcost.sketch, bigint) RETURNS llmcost.sketch
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_accum_nusd';
+CREATE FUNCTION llmcost.sketch_accum_nusd(llmcost.sketch, bigint, double precision) RETURNS llmcost.sketch
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_accum_nusd';
+CREATE FUNCTION llmcost.sketch_accum_usd(llmcost.sketch, numeric) RETURNS llmcost.sketch
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_accum_usd';
+CREATE FUNCTION llmcost.sketch_accum_usd(llmcost.sketch, numeric, double precision) RETURNS llmcost.sketch
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_accum_usd';
+CREATE FUNCTION llmcost.sketch_combine(llmcost.sketch, llmcost.sketch) RETURNS llmcost.sketch
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_combine';
+CREATE FUNCTION llmcost.sketch_final(llmcost.sketch) RETURNS llmcost.sketch
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_final';
+COMMENT ON FUNCTION llmcost.sketch_accum_nusd(llmcost.sketch, bigint) IS 'transition of sketch_agg(bigint)';
+COMMENT ON FUNCTION llmcost.sketch_accum_nusd(llmcost.sketch, bigint, double precision) IS 'transition of sketch_agg(bigint, alpha)';
+COMMENT ON FUNCTION llmcost.sketch_accum_usd(llmcost.sketch, numeric) IS 'transition of sketch_agg(numeric)';
+COMMENT ON FUNCTION llmcost.sketch_accum_usd(llmcost.sketch, numeric, double precision) IS 'transition of sketch_agg(numeric, alpha)';
+COMMENT ON FUNCTION llmcost.sketch_combine(llmcost.sketch, llmcost.sketch) IS 'combine function of the sketch aggregates; transition of sketch_rollup';
+COMMENT ON FUNCTION llmcost.sketch_final(llmcost.sketch) IS 'final function of the sketch aggregates: drops the spare room of the state';
+
+CREATE AGGREGATE llmcost.sketch_agg(bigint) (
+    SFUNC = llmcost.sketch_accum_nusd, STYPE = llmcost.sketch, SSPACE = 1024,
+    FINALFUNC = llmcost.sketch_final, COMBINEFUNC = llmcost.sketch_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE llmcost.sketch_agg(bigint) IS
+    'quantile sketch of nano-USD costs (llmcost.events.cost_nusd), relative accuracy 1%';
+CREATE AGGREGATE llmcost.sketch_agg(bigint, double precision) (
+    SFUNC = llmcost.sketch_accum_nusd, STYPE = llmcost.sketch, SSPACE = 1024,
+    FINALFUNC = llmcost.sketch_final, COMBINEFUNC = llmcost.sketch_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE llmcost.sketch_agg(bigint, double precision) IS
+    'quantile sketch of nano-USD costs with relative accuracy alpha (0.000001 to 0.5)';
+CREATE AGGREGATE llmcost.sketch_agg(numeric) (
+    SFUNC = llmcost.sketch_accum_usd, STYPE = llmcost.sketch, SSPACE = 1024,
+    FINALFUNC = llmcost.sketch_final, COMBINEFUNC = llmcost.sketch_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE llmcost.sketch_agg(numeric) IS
+    'quantile sketch of USD costs, relative accuracy 1%';
+CREATE AGGREGATE llmcost.sketch_agg(numeric, double precision) (
+    SFUNC = llmcost.sketch_accum_usd, STYPE = llmcost.sketch, SSPACE = 1024,
+    FINALFUNC = llmcost.sketch_final, COMBINEFUNC = llmcost.sketch_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE llmcost.sketch_agg(numeric, double precision) IS
+    'quantile sketch of USD costs with relative accuracy alpha (0.000001 to 0.5)';
+CREATE AGGREGATE llmcost.sketch_rollup(llmcost.sketch) (
+    SFUNC = llmcost.sketch_combine, STYPE = llmcost.sketch, SSPACE = 1024,
+    FINALFUNC = llmcost.sketch_final, COMBINEFUNC = llmcost.sketch_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE llmcost.sketch_rollup(llmcost.sketch) IS
+    'merges sketches (hourly into 30-day): bucket for bucket the sketch of all their values, in any order';
+
+CREATE FUNCTION llmcost.sketch_quantile(llmcost.sketch, q double precision) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_quantile';
+CREATE FUNCTION llmcost.sketch_quantiles(llmcost.sketch, q double precision[]) RETURNS double precision[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_quantiles';
+CREATE FUNCTION llmcost.sketch_rank(llmcost.sketch, value double precision) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_rank';
+CREATE FUNCTION llmcost.sketch_count(llmcost.sketch) RETURNS bigint
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_count';
+CREATE FUNCTION llmcost.sketch_sum(llmcost.sketch) RETURNS numeric
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_sum';
+CREATE FUNCTION llmcost.sketch_min(llmcost.sketch) RETURNS numeric
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_min';
+CREATE FUNCTION llmcost.sketch_max(llmcost.sketch) RETURNS numeric
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_max';
+CREATE FUNCTION llmcost.sketch_mean(llmcost.sketch) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_mean';
+CREATE FUNCTION llmcost.sketch_error(llmcost.sketch) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_error';
+CREATE FUNCTION llmcost.sketch_buckets(llmcost.sketch) RETURNS integer
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_sketch_buckets';
+COMMENT ON FUNCTION llmcost.sketch_quantile(llmcost.sketch, double precision) IS 'the q-quantile in USD (percentile_disc''s rank), within sketch_error(); NULL when empty';
+COMMENT ON FUNCTION llmcost.sketch_quantiles(llmcost.sketch, double precision[]) IS 'several quantiles at once, in USD';
+COMMENT ON FUNCTION llmcost.sketch_rank(llmcost.sketch, double precision) IS 'estimated fraction of values below a value in USD';
+COMMENT ON FUNCTION llmcost.sketch_count(llmcost.sketch) IS 'number of values';
+COMMENT ON FUNCTION llmcost.sketch_sum(llmcost.sketch) IS 'exact sum in USD';
+COMMENT ON FUNCTION llmcost.sketch_min(llmcost.sketch) IS 'exact minimum in USD';
+COMMENT ON FUNCTION llmcost.sketch_max(llmcost.sketch) IS 'exact maximum in USD';
+COMMENT ON FUNCTION llmcost.sketch_mean(llmcost.sketch) IS 'mean in USD';
+COMMENT ON FUNCTION llmcost.sketch_error(llmcost.sketch) IS 'the relative error every quantile estimate is within now (grows when the sketch collapses)';
+COMMENT ON FUNCTION llmcost.sketch_buckets(llmcost.sketch) IS 'number of buckets the sketch holds';
 
 --------------------------------------------------------------------------
 -- The default rate card (read-only; your own rows win over it)

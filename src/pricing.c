@@ -31,6 +31,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "money.h"
 #include "pricing.h"
 
 #ifndef HAVE_INT128
@@ -261,20 +262,6 @@ llmcost_event_rate_id(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(rate->rate_id);
 }
 
-/* nano-USD as an exact numeric in USD. */
-static Datum
-NanoUsdToNumeric(int64 nusd)
-{
-	char		buf[64];
-	uint64		mag = nusd < 0 ? -(uint64) nusd : (uint64) nusd;
-
-	snprintf(buf, sizeof(buf), "%s%llu.%09llu", nusd < 0 ? "-" : "",
-			 (unsigned long long) (mag / NANOUSD_PER_USD),
-			 (unsigned long long) (mag % NANOUSD_PER_USD));
-	return DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
-							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-}
-
 /*
  * llmcost.price(provider, model, at, input, output, cached_read,
  * cache_write, reasoning, batch): what one call would cost, in USD, or
@@ -302,7 +289,7 @@ llmcost_price(PG_FUNCTION_ARGS)
 	rate = RateOfArgs(fcinfo, 2, 0, 1);
 	if (rate == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(NanoUsdToNumeric(CostOfTokens(rate, &tokens, PG_GETARG_BOOL(8))));
+	PG_RETURN_DATUM(ScaledNumeric(CostOfTokens(rate, &tokens, PG_GETARG_BOOL(8)), 9));
 }
 
 /* llmcost.resolve_model(provider, model): the rates name it is priced as. */

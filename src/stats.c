@@ -20,9 +20,10 @@
  * scratch: min and max are always exact, at a cost that is amortized away
  * unless the extreme leaves the window at nearly every step.
  *
- * Transition functions modify their state in place: it lives in the
- * aggregate's memory context (AggCheckCallContext), is allocated once, and
- * is copied by the executor before it is returned to anyone.
+ * Transition functions modify their state in place (AggCheckCallContext
+ * guarantees it is the aggregate's own).  A new state (the first, or a
+ * combine's copy) is built in the per-call memory context: the executor
+ * copies any new state into the aggregate's context itself.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,6 +36,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "money.h"
 #include "stats.h"
 
 #define NANOUSD_PER_USD		1000000000.0
@@ -79,25 +81,6 @@ Square(int64 v)
 {
 	/* |v| < 2^63, so v*v < 2^126: it always fits */
 	return (int128) v * v;
-}
-
-/* Decimal text of an int128. */
-static char *
-Int128ToText(int128 v)
-{
-	char		buf[48];
-	char	   *p = buf + sizeof(buf) - 1;
-	uint128		u = v < 0 ? -(uint128) v : (uint128) v;
-
-	*p = '\0';
-	do
-	{
-		*--p = '0' + (int) (u % 10);
-		u /= 10;
-	} while (u > 0);
-	if (v < 0)
-		*--p = '-';
-	return pstrdup(p);
 }
 
 /*-------------------------------------------------------------------------
@@ -250,10 +233,8 @@ CenteredSumSquaresTimesN(const StatsSummary *s)
 	/* the rare slow path: numeric is exact at any size */
 	{
 		Datum		n = DirectFunctionCall1(int8_numeric, Int64GetDatum(s->count));
-		Datum		sq = DirectFunctionCall3(numeric_in, CStringGetDatum(Int128ToText(s->sumsq)),
-											 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-		Datum		sm = DirectFunctionCall3(numeric_in, CStringGetDatum(Int128ToText(s->sum)),
-											 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+		Datum		sq = ScaledNumeric(s->sumsq, 0);
+		Datum		sm = ScaledNumeric(s->sum, 0);
 		Datum		r = DirectFunctionCall2(numeric_sub,
 										   DirectFunctionCall2(numeric_mul, n, sq),
 										   DirectFunctionCall2(numeric_mul, sm, sm));
@@ -511,12 +492,10 @@ GetInt128(StringInfo buf)
 	return (int128) ((hi << 64) | lo);
 }
 
-/* Binary input of llmcost.stats: checks everything the text input checks. */
-PG_FUNCTION_INFO_V1(llmcost_stats_recv);
-Datum
-llmcost_stats_recv(PG_FUNCTION_ARGS)
+/* Decodes the binary form; everything is checked before it is used. */
+static StatsSummary *
+StatsFromBinary(StringInfo buf)
 {
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	StatsSummary *s = NewStats(STATS_MONEY, CurrentMemoryContext);
 
 	/* version, kind, flags, then the numbers: 4 + 8 + 16 + 16 + 8 + 8 bytes */
@@ -531,7 +510,30 @@ llmcost_stats_recv(PG_FUNCTION_ARGS)
 	s->min = pq_getmsgint64(buf);
 	s->max = pq_getmsgint64(buf);
 	ValidateStats(s, ERRCODE_INVALID_BINARY_REPRESENTATION);
-	PG_RETURN_STATS(s);
+	return s;
+}
+
+/* Binary input of llmcost.stats: checks everything the text input checks. */
+PG_FUNCTION_INFO_V1(llmcost_stats_recv);
+Datum
+llmcost_stats_recv(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_STATS(StatsFromBinary((StringInfo) PG_GETARG_POINTER(0)));
+}
+
+/* stats_from_binary(bytea): the binary form (as COPY BINARY sends it) decoded. */
+PG_FUNCTION_INFO_V1(llmcost_stats_from_binary);
+Datum
+llmcost_stats_from_binary(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buf;
+
+	buf.data = VARDATA_ANY(b);
+	buf.len = VARSIZE_ANY_EXHDR(b);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+	PG_RETURN_STATS(StatsFromBinary(&buf));
 }
 
 /* Binary output of llmcost.stats. */
@@ -558,121 +560,6 @@ llmcost_stats_send(PG_FUNCTION_ARGS)
  * Values of each input type, as integers of the kind's unit
  *-------------------------------------------------------------------------
  */
-
-/*
- * Decoding numeric without arithmetic.  sum(numeric) is the baseline a
- * summary of USD values is measured against, and numeric multiplication
- * per value would be several times slower than it.  The on-disk layout of
- * numeric (src/backend/utils/adt/numeric.c) is stable, since pg_upgrade
- * keeps numeric data as it is: a 16-bit header, in the long form a 16-bit
- * weight, then base-10000 digits, most significant first.
- */
-#define NUM_SIGN_MASK			0xC000
-#define NUM_NEG					0x4000
-#define NUM_SHORT				0x8000
-#define NUM_SPECIAL				0xC000
-#define NUM_SHORT_SIGN_MASK		0x2000
-#define NUM_SHORT_WEIGHT_SIGN	0x0040
-#define NUM_SHORT_WEIGHT_MASK	0x003F
-#define NUM_BASE				10000
-
-static void
-MoneyOutOfRange(Datum usd)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-			 errmsg("money value %s USD is out of range for llmcost.stats",
-					DatumGetCString(DirectFunctionCall1(numeric_out, usd))),
-			 errdetail("A summarized value must lie within +/-9,223,372,036.854775807 USD.")));
-}
-
-/*
- * USD as numeric to nano-USD: exact for values with at most 9 decimals,
- * others rounded half away from zero (as numeric's own rounding does).
- */
-static int64
-NanoUsdOfNumeric(Datum usd)
-{
-	struct varlena *v = PG_DETOAST_DATUM_PACKED(usd);	/* no copy for short headers */
-	const char *p = VARDATA_ANY(v);
-	int			len = VARSIZE_ANY_EXHDR(v);
-	uint16		header;
-	int			weight;
-	bool		negative;
-	int			ndigits;
-	int128		acc = 0;
-
-	memcpy(&header, p, sizeof(uint16));
-	if ((header & NUM_SIGN_MASK) == NUM_SPECIAL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("cannot summarize the money value %s",
-						DatumGetCString(DirectFunctionCall1(numeric_out, usd)))));
-	if ((header & NUM_SIGN_MASK) == NUM_SHORT)
-	{
-		negative = (header & NUM_SHORT_SIGN_MASK) != 0;
-		weight = (header & NUM_SHORT_WEIGHT_MASK);
-		if (header & NUM_SHORT_WEIGHT_SIGN)
-			weight |= ~NUM_SHORT_WEIGHT_MASK;
-		p += sizeof(uint16);
-		len -= sizeof(uint16);
-	}
-	else
-	{
-		int16		w;
-
-		negative = (header & NUM_SIGN_MASK) == NUM_NEG;
-		memcpy(&w, p + sizeof(uint16), sizeof(int16));
-		weight = w;
-		p += 2 * sizeof(uint16);
-		len -= 2 * sizeof(uint16);
-	}
-	ndigits = len / (int) sizeof(int16);
-
-	/* digit i is worth digit * 10000^(weight - i) USD = digit * 10^(4(weight - i) + 9) nano-USD */
-	for (int i = 0; i < ndigits; i++)
-	{
-		int16		d;
-		int			e = weight - i;
-
-		memcpy(&d, p + i * sizeof(int16), sizeof(int16));
-		if (d == 0)
-			continue;
-		if (e > 2)
-			MoneyOutOfRange(usd);		/* >= 1e12 USD */
-		switch (e)
-		{
-			case 2:
-				acc += (int128) d * INT64CONST(100000000000000000);
-				break;
-			case 1:
-				acc += (int128) d * INT64CONST(10000000000000);
-				break;
-			case 0:
-				acc += (int128) d * INT64CONST(1000000000);
-				break;
-			case -1:
-				acc += (int128) d * 100000;
-				break;
-			case -2:
-				acc += (int128) d * 10;
-				break;
-			case -3:
-				/* decimals 9 to 12: the 9th is whole nano-USD, the rest decide rounding */
-				acc += d / 1000;
-				if (d % 1000 >= 500)
-					acc += 1;
-				break;
-			default:
-				break;			/* below 1e-12 USD: cannot reach half a nano-USD */
-		}
-		if (e <= -3)
-			break;
-	}
-	if (acc > (negative ? -(int128) PG_INT64_MIN : (int128) PG_INT64_MAX))
-		MoneyOutOfRange(usd);
-	return (int64) (negative ? -acc : acc);
-}
 
 static int64
 MicrosOfMs(float8 ms)
@@ -737,14 +624,12 @@ KindOfInput(StatsInput input)
  *-------------------------------------------------------------------------
  */
 
-static MemoryContext
+/* Transition and combine functions may modify their state only in an aggregate. */
+static void
 AggContext(FunctionCallInfo fcinfo, const char *fn)
 {
-	MemoryContext cxt;
-
-	if (!AggCheckCallContext(fcinfo, &cxt))
+	if (!AggCheckCallContext(fcinfo, NULL))
 		elog(ERROR, "%s called in non-aggregate context", fn);
-	return cxt;
 }
 
 #ifdef USE_ASSERT_CHECKING
@@ -757,17 +642,17 @@ AggContext(FunctionCallInfo fcinfo, const char *fn)
 static Datum
 Accumulate(FunctionCallInfo fcinfo, StatsInput input, const char *fn)
 {
-	MemoryContext cxt = AggContext(fcinfo, fn);
 	StatsSummary *s;
 
+	AggContext(fcinfo, fn);
 	if (PG_ARGISNULL(0))
 	{
 		if (PG_ARGISNULL(1))
 			PG_RETURN_NULL();
-		s = NewStats(KindOfInput(input), cxt);
+		s = NewStats(KindOfInput(input), CurrentMemoryContext);
 	}
 	else
-		s = (StatsSummary *) PG_GETARG_POINTER(0);	/* ours, in cxt */
+		s = (StatsSummary *) PG_GETARG_POINTER(0);	/* ours: AggCheckCallContext */
 	if (!PG_ARGISNULL(1))
 		StatsAdd(s, InputValue(fcinfo, input));
 	AssertValidState(s);
@@ -863,10 +748,10 @@ PG_FUNCTION_INFO_V1(llmcost_stats_combine);
 Datum
 llmcost_stats_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext cxt = AggContext(fcinfo, "llmcost_stats_combine");
 	StatsSummary *a;
 	StatsSummary *b;
 
+	AggContext(fcinfo, "llmcost_stats_combine");
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0))
@@ -875,8 +760,8 @@ llmcost_stats_combine(PG_FUNCTION_ARGS)
 	}
 	b = PG_GETARG_STATS(1);
 	if (PG_ARGISNULL(0))
-		PG_RETURN_STATS(CopyStats(b, cxt));
-	a = (StatsSummary *) PG_GETARG_POINTER(0);	/* ours, in cxt */
+		PG_RETURN_STATS(CopyStats(b, CurrentMemoryContext));
+	a = (StatsSummary *) PG_GETARG_POINTER(0);	/* ours: AggCheckCallContext */
 	StatsMerge(a, b);
 	AssertValidState(a);
 	PG_RETURN_STATS(a);
@@ -908,13 +793,7 @@ llmcost_stats_uncombine(PG_FUNCTION_ARGS)
 static Datum
 ReportedNumeric(const StatsSummary *s, int128 v)
 {
-	Datum		n = DirectFunctionCall3(numeric_in, CStringGetDatum(Int128ToText(v)),
-										ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-	Datum		scale = DirectFunctionCall3(numeric_in,
-											CStringGetDatum(s->kind == STATS_MONEY ? "0.000000001" : "0.001"),
-											ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-
-	return DirectFunctionCall2(numeric_mul, n, scale);
+	return ScaledNumeric(v, s->kind == STATS_MONEY ? 9 : 3);
 }
 
 /* stats_count(stats): how many values. */
