@@ -6,6 +6,7 @@
 #   test/bench/run.sh ingest       COPY 1M events: llmcost.events vs plain tables
 #   test/bench/run.sh pricing      pricing 5M events in a scan vs sum(input_tokens)
 #   test/bench/run.sh stats        168-hour rolling mean/stddev and summaries vs built-ins
+#   test/bench/run.sh sketch       per-user percentiles vs percentile_cont and tdigest
 #
 # Environment: BENCH_ROWS (1000000), BENCH_PRICING_ROWS (5000000), BENCH_REPS (5),
 # BENCH_WORK_MEM (64MB, for the window and aggregate queries, baseline and llmcost alike).
@@ -178,6 +179,45 @@ SQL
         "$PROWS" "$b" "$o2" "$(echo "$o2 / $b" | bc -l)"
 }
 
+bench_sketch() {
+    # the tdigest extension is a baseline here only
+    dpkg-query -W -f='${Status}' postgresql-15-tdigest 2>/dev/null | grep -q "install ok installed" ||
+        { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-tdigest >/dev/null; }
+    "${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS tdigest;
+DROP TABLE IF EXISTS bench_calls, bench_user_hourly;
+-- 5M calls over 90 days by 100,000 users with a power-law share of the calls,
+-- log-normal cost per call
+SELECT setseed(0.3);
+CREATE TABLE bench_calls AS
+SELECT floor(100000 * power(random(), 2.5))::int AS user_id,
+       '2026-08-01 00:00+00'::timestamptz + random() * interval '90 days' AS t,
+       c AS nusd, c / 1000000000.0 AS cost
+  FROM generate_series(1, $PROWS),
+       LATERAL (SELECT greatest(1, round(exp(ln(3000000) + 1.2 * sqrt(-2 * ln(random())) * cos(2 * pi() * random()))))::bigint AS c) x;
+CREATE INDEX ON bench_calls (t);
+CREATE TABLE bench_user_hourly AS
+SELECT user_id, date_trunc('hour', t) AS hour, llmcost.sketch_agg(nusd) AS s
+  FROM bench_calls GROUP BY 1, 2;
+VACUUM ANALYZE bench_calls, bench_user_hourly;
+SQL
+    local since="'2026-10-01 00:00+00'" rows hourly pc td sk raw99 rolled
+    rows=$("${PSQL[@]}" -At -c "SELECT count(*) FROM bench_calls WHERE t >= $since")
+    hourly=$("${PSQL[@]}" -At -c "SELECT count(*) FROM bench_user_hourly WHERE hour >= $since")
+    pc=$(server_ms "SELECT count(*) FROM (SELECT user_id, percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY cost) FROM bench_calls WHERE t >= $since GROUP BY user_id) x")
+    td=$(server_ms "SELECT count(*) FROM (SELECT user_id, tdigest_percentile(cost::float8, 100, ARRAY[0.5, 0.9, 0.99]) FROM bench_calls WHERE t >= $since GROUP BY user_id) x")
+    sk=$(server_ms "SELECT count(*) FROM (SELECT user_id, llmcost.sketch_quantiles(llmcost.sketch_agg(nusd), ARRAY[0.5, 0.9, 0.99]) FROM bench_calls WHERE t >= $since GROUP BY user_id) x")
+    raw99=$(server_ms "SELECT count(*) FROM (SELECT user_id, percentile_cont(0.99) WITHIN GROUP (ORDER BY cost) FROM bench_calls WHERE t >= $since GROUP BY user_id) x")
+    rolled=$(server_ms "SELECT count(*) FROM (SELECT user_id, llmcost.sketch_quantile(llmcost.sketch_rollup(s), 0.99) FROM bench_user_hourly WHERE hour >= $since GROUP BY user_id) x")
+    printf '| per-user p50/p90/p99 over 30 days (%s calls), vs percentile_cont (ms) | %.0f | %.0f | **%.1fx faster** (target >= 3x) |\n' \
+        "$rows" "$pc" "$sk" "$(echo "$pc / $sk" | bc -l)"
+    printf '| the same vs tdigest_percentile(cost, 100, ...) (ms) | %.0f | %.0f | **%.1fx faster** (target >= 3x) |\n' \
+        "$td" "$sk" "$(echo "$td / $sk" | bc -l)"
+    printf '| per-user p99 over 30 days from %s hourly per-user sketches vs percentile_cont over the raw calls (ms) | %.0f | %.0f | **%.1fx faster** (target >= 10x) |\n' \
+        "$hourly" "$raw99" "$rolled" "$(echo "$raw99 / $rolled" | bc -l)"
+}
+
 setup_db
 {
     echo "| benchmark | baseline | llmcost | ratio |"
@@ -186,7 +226,8 @@ setup_db
         ingest) bench_ingest ;;
         pricing) bench_pricing ;;
         stats) bench_stats ;;
-        all) bench_ingest; bench_pricing; bench_stats ;;
+        sketch) bench_sketch ;;
+        all) bench_ingest; bench_pricing; bench_stats; bench_sketch ;;
     esac
 } | tee "$DIR/results.md"
 echo "(baselines: COPY of the same rows, with llmcost's cost and rate precomputed, into plain tables with the same columns and indexes; sum(input_tokens) over the same rows for pricing)"
