@@ -34,6 +34,7 @@
 #include "utils/memutils.h"
 
 #include "money.h"
+#include "support.h"
 #include "sketch.h"
 
 /*-------------------------------------------------------------------------
@@ -544,8 +545,6 @@ SketchFromBinary(StringInfo buf)
 				flags;
 	uint16		collapses;
 	Sketch	   *s;
-	uint64		hi,
-				lo;
 
 	if (buf->len - buf->cursor < header)
 		ereport(ERROR,
@@ -570,9 +569,7 @@ SketchFromBinary(StringInfo buf)
 	s->nbuckets = nbuckets;
 	s->count = pq_getmsgint64(buf);
 	s->zeros = pq_getmsgint64(buf);
-	hi = (uint64) pq_getmsgint64(buf);
-	lo = (uint64) pq_getmsgint64(buf);
-	s->sum = (int128) (((uint128) hi << 64) | lo);
+	s->sum = GetInt128(buf);
 	s->min = pq_getmsgint64(buf);
 	s->max = pq_getmsgint64(buf);
 	for (int i = 0; i < nbuckets; i++)
@@ -598,13 +595,9 @@ PG_FUNCTION_INFO_V1(llmcost_sketch_from_binary);
 Datum
 llmcost_sketch_from_binary(PG_FUNCTION_ARGS)
 {
-	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 
-	buf.data = VARDATA_ANY(b);
-	buf.len = VARSIZE_ANY_EXHDR(b);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
+	StringInfoOfBytea(&buf, PG_GETARG_BYTEA_PP(0));
 	PG_RETURN_SKETCH(SketchFromBinary(&buf));
 }
 
@@ -625,8 +618,7 @@ llmcost_sketch_send(PG_FUNCTION_ARGS)
 	pq_sendint32(&buf, s->nbuckets);
 	pq_sendint64(&buf, s->count);
 	pq_sendint64(&buf, s->zeros);
-	pq_sendint64(&buf, (int64) (s->sum >> 64));
-	pq_sendint64(&buf, (int64) (uint64) s->sum);
+	SendInt128(&buf, s->sum);
 	pq_sendint64(&buf, s->min);
 	pq_sendint64(&buf, s->max);
 	for (int i = 0; i < s->nbuckets; i++)
@@ -642,13 +634,6 @@ llmcost_sketch_send(PG_FUNCTION_ARGS)
  *-------------------------------------------------------------------------
  */
 
-/* Transition and combine functions may modify their state only in an aggregate. */
-static void
-AggContext(FunctionCallInfo fcinfo, const char *fn)
-{
-	if (!AggCheckCallContext(fcinfo, NULL))
-		elog(ERROR, "%s called in non-aggregate context", fn);
-}
 
 static int32
 AlphaPpm(double alpha)
@@ -675,7 +660,7 @@ Accumulate(FunctionCallInfo fcinfo, bool numeric_usd, const char *fn)
 	Sketch	   *s;
 	int64		v;
 
-	AggContext(fcinfo, fn);
+	CheckAggregateContext(fcinfo, fn);
 	if (has_alpha && !PG_ARGISNULL(2))
 		alpha_ppm = AlphaPpm(PG_GETARG_FLOAT8(2));
 	if (PG_ARGISNULL(1))
@@ -725,7 +710,7 @@ llmcost_sketch_combine(PG_FUNCTION_ARGS)
 	Sketch	   *b;
 	Sketch	   *m;
 
-	AggContext(fcinfo, "llmcost_sketch_combine");
+	CheckAggregateContext(fcinfo, "llmcost_sketch_combine");
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0))

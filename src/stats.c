@@ -37,6 +37,7 @@
 #include "utils/timestamp.h"
 
 #include "money.h"
+#include "support.h"
 #include "stats.h"
 
 #define NANOUSD_PER_USD		1000000000.0
@@ -476,22 +477,6 @@ llmcost_stats_out(PG_FUNCTION_ARGS)
 							   Int128ToText(s->sumsq), s->min, s->max));
 }
 
-static void
-SendInt128(StringInfo buf, int128 v)
-{
-	pq_sendint64(buf, (int64) (v >> 64));
-	pq_sendint64(buf, (int64) (uint64) v);
-}
-
-static int128
-GetInt128(StringInfo buf)
-{
-	uint128		hi = (uint64) pq_getmsgint64(buf);
-	uint128		lo = (uint64) pq_getmsgint64(buf);
-
-	return (int128) ((hi << 64) | lo);
-}
-
 /* Decodes the binary form; everything is checked before it is used. */
 static StatsSummary *
 StatsFromBinary(StringInfo buf)
@@ -526,13 +511,9 @@ PG_FUNCTION_INFO_V1(llmcost_stats_from_binary);
 Datum
 llmcost_stats_from_binary(PG_FUNCTION_ARGS)
 {
-	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 
-	buf.data = VARDATA_ANY(b);
-	buf.len = VARSIZE_ANY_EXHDR(b);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
+	StringInfoOfBytea(&buf, PG_GETARG_BYTEA_PP(0));
 	PG_RETURN_STATS(StatsFromBinary(&buf));
 }
 
@@ -624,13 +605,6 @@ KindOfInput(StatsInput input)
  *-------------------------------------------------------------------------
  */
 
-/* Transition and combine functions may modify their state only in an aggregate. */
-static void
-AggContext(FunctionCallInfo fcinfo, const char *fn)
-{
-	if (!AggCheckCallContext(fcinfo, NULL))
-		elog(ERROR, "%s called in non-aggregate context", fn);
-}
 
 #ifdef USE_ASSERT_CHECKING
 #define AssertValidState(s) ValidateStats((s), ERRCODE_INTERNAL_ERROR)
@@ -644,7 +618,7 @@ Accumulate(FunctionCallInfo fcinfo, StatsInput input, const char *fn)
 {
 	StatsSummary *s;
 
-	AggContext(fcinfo, fn);
+	CheckAggregateContext(fcinfo, fn);
 	if (PG_ARGISNULL(0))
 	{
 		if (PG_ARGISNULL(1))
@@ -665,7 +639,7 @@ Deaccumulate(FunctionCallInfo fcinfo, StatsInput input, const char *fn)
 {
 	StatsSummary *s;
 
-	AggContext(fcinfo, fn);
+	CheckAggregateContext(fcinfo, fn);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	s = (StatsSummary *) PG_GETARG_POINTER(0);
@@ -751,7 +725,7 @@ llmcost_stats_combine(PG_FUNCTION_ARGS)
 	StatsSummary *a;
 	StatsSummary *b;
 
-	AggContext(fcinfo, "llmcost_stats_combine");
+	CheckAggregateContext(fcinfo, "llmcost_stats_combine");
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0))
@@ -774,7 +748,7 @@ llmcost_stats_uncombine(PG_FUNCTION_ARGS)
 {
 	StatsSummary *a;
 
-	AggContext(fcinfo, "llmcost_stats_uncombine");
+	CheckAggregateContext(fcinfo, "llmcost_stats_uncombine");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	a = (StatsSummary *) PG_GETARG_POINTER(0);

@@ -1,0 +1,53 @@
+/*-------------------------------------------------------------------------
+ *
+ * support.h
+ *	  Small helpers shared by llmcost's types and aggregates: reading a
+ *	  type's binary form from a bytea, 128-bit integers on the wire, and the
+ *	  check that lets a transition function modify its state in place.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LLMCOST_SUPPORT_H
+#define LLMCOST_SUPPORT_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+
+/* A read-only StringInfo over the bytes of a bytea, as a receive function gets. */
+static inline void
+StringInfoOfBytea(StringInfo buf, bytea *b)
+{
+	buf->data = VARDATA_ANY(b);
+	buf->len = VARSIZE_ANY_EXHDR(b);
+	buf->maxlen = buf->len;
+	buf->cursor = 0;
+}
+
+static inline void
+SendInt128(StringInfo buf, int128 v)
+{
+	pq_sendint64(buf, (int64) (v >> 64));
+	pq_sendint64(buf, (int64) (uint64) v);
+}
+
+static inline int128
+GetInt128(StringInfo buf)
+{
+	uint128		hi = (uint64) pq_getmsgint64(buf);
+	uint128		lo = (uint64) pq_getmsgint64(buf);
+
+	return (int128) ((hi << 64) | lo);
+}
+
+/* Transition and combine functions may modify their state only in an aggregate. */
+static inline void
+CheckAggregateContext(FunctionCallInfo fcinfo, const char *fn)
+{
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "%s called in non-aggregate context", fn);
+}
+
+#endif							/* LLMCOST_SUPPORT_H */
