@@ -383,6 +383,14 @@ COMMENT ON FUNCTION llmcost.create_partitions(timestamptz, timestamptz) IS
     'creates the missing daily (UTC) partitions of llmcost.events from from_time to to_time, moving any of their rows out of the default partition; returns how many it created';
 
 -- One partition; rows of its day already in the default partition move in.
+--
+-- The partition is built apart and attached.  Its first column is a dropped
+-- one, so that its row layout differs from the parent's: COPY into
+-- llmcost.events then maps each row onto the partition by reference, where
+-- for an identical layout it would form every row once to route it and once
+-- more after computing the generated cost columns (PostgreSQL's copyfrom.c).
+-- Attaching also takes a weaker lock on llmcost.events than CREATE TABLE
+-- ... PARTITION OF, so ingestion goes on meanwhile.
 CREATE FUNCTION llmcost.create_partition(part text, lo timestamptz, hi timestamptz)
     RETURNS void
     LANGUAGE plpgsql
@@ -391,10 +399,13 @@ AS $$
 DECLARE
     stray bigint;
 BEGIN
+    EXECUTE format('CREATE TABLE llmcost.%I (llmcost_layout integer, LIKE llmcost.events '
+                   'INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS)', part);
+    EXECUTE format('ALTER TABLE llmcost.%I DROP COLUMN llmcost_layout', part);
     SELECT count(*) INTO stray FROM llmcost.events_default
      WHERE event_time >= lo AND event_time < hi;
     IF stray = 0 THEN
-        EXECUTE format('CREATE TABLE llmcost.%I PARTITION OF llmcost.events FOR VALUES FROM (%L) TO (%L)',
+        EXECUTE format('ALTER TABLE llmcost.events ATTACH PARTITION llmcost.%I FOR VALUES FROM (%L) TO (%L)',
                        part, lo, hi);
         RETURN;
     END IF;
@@ -405,7 +416,7 @@ BEGIN
     CREATE TEMP TABLE llmcost_moving ON COMMIT DROP AS
         SELECT * FROM llmcost.events_default WHERE event_time >= lo AND event_time < hi;
     DELETE FROM llmcost.events_default WHERE event_time >= lo AND event_time < hi;
-    EXECUTE format('CREATE TABLE llmcost.%I PARTITION OF llmcost.events FOR VALUES FROM (%L) TO (%L)',
+    EXECUTE format('ALTER TABLE llmcost.events ATTACH PARTITION llmcost.%I FOR VALUES FROM (%L) TO (%L)',
                    part, lo, hi);
     INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, feature,
             provider, model, operation, input_tokens, cached_read_tokens, cache_write_tokens,

@@ -21,7 +21,7 @@ runuser -u postgres -- make -s installcheck PG_CONFIG=/usr/lib/postgresql/15/bin
 status=${PIPESTATUS[0]}
 
 # keep the outputs beside the sources for inspection (git ignores them)
-rm -rf "$root/results" "$root/output_iso"
+rm -rf "$root/results" "$root/output_iso" "$root/regression.diffs"
 cp -a "$work/results" "$root/" 2>/dev/null
 cp -a "$work/output_iso" "$root/" 2>/dev/null
 cp -a "$work/regression.diffs" "$root/" 2>/dev/null
