@@ -112,6 +112,16 @@ SELECT count(*) AS frames,
                                                     WHERE h3.hour <= h.hour ORDER BY h3.hour DESC LIMIT 24)) AS recomputed
           FROM hourly h) x;
 
+-- NULLs in a window: frames of NULLs only give an empty summary (a moving
+-- aggregate may not return NULL), whose accessors are NULL
+SELECT hour, llmcost.stats_count(s), llmcost.stats_mean(s), llmcost.stats_kind(s)
+  FROM (SELECT h AS hour, llmcost.stats_agg(v) OVER (ORDER BY h ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s
+          FROM (VALUES (1, NULL::bigint), (2, NULL), (3, 1000000000), (4, NULL), (5, NULL), (6, NULL)) t(h, v)) x;
+SELECT hour, llmcost.stats_count(s), llmcost.stats_kind(s)
+  FROM (SELECT h AS hour, llmcost.stats_rollup(v) OVER (ORDER BY h ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS s
+          FROM (VALUES (1, NULL::llmcost.stats), (2, NULL), (3, '(kind=duration,count=1,sum=5,sumsq=25,min=5,max=5)'),
+                       (4, NULL)) t(h, v)) x;
+
 -- Overflow is an error, never a wrong answer.
 SELECT llmcost.stats_agg(v) FROM (VALUES (9223372036854775807::bigint), (9223372036854775807), (9223372036854775807)) t(v);
 SELECT llmcost.stats_agg(v) FROM (VALUES (-9223372036854775807::bigint), (9223372036854775807)) t(v);

@@ -164,6 +164,9 @@ CheckSameKind(const StatsSummary *a, const StatsSummary *b)
 static void
 StatsMerge(StatsSummary *a, const StatsSummary *b)
 {
+	/* an empty summary takes the kind of what is merged into it */
+	if (a->count == 0)
+		a->kind = b->kind;
 	CheckSameKind(a, b);
 	if (b->count == 0)
 		return;
@@ -617,11 +620,15 @@ static Datum
 Accumulate(FunctionCallInfo fcinfo, StatsInput input, const char *fn)
 {
 	StatsSummary *s;
+	int			context = CheckAggregateContext(fcinfo, fn);
 
-	CheckAggregateContext(fcinfo, fn);
 	if (PG_ARGISNULL(0))
 	{
-		if (PG_ARGISNULL(1))
+		/*
+		 * Only NULLs so far: no summary, but a moving aggregate (a window)
+		 * may not return NULL, so it gets an empty one.
+		 */
+		if (PG_ARGISNULL(1) && context != AGG_CONTEXT_WINDOW)
 			PG_RETURN_NULL();
 		s = NewStats(KindOfInput(input), CurrentMemoryContext);
 	}
@@ -724,13 +731,16 @@ llmcost_stats_combine(PG_FUNCTION_ARGS)
 {
 	StatsSummary *a;
 	StatsSummary *b;
+	int			context = CheckAggregateContext(fcinfo, "llmcost_stats_combine");
 
-	CheckAggregateContext(fcinfo, "llmcost_stats_combine");
 	if (PG_ARGISNULL(1))
 	{
-		if (PG_ARGISNULL(0))
+		if (!PG_ARGISNULL(0))
+			PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+		/* as in Accumulate: a window gets an empty summary, not NULL */
+		if (context != AGG_CONTEXT_WINDOW)
 			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+		PG_RETURN_STATS(NewStats(STATS_MONEY, CurrentMemoryContext));
 	}
 	b = PG_GETARG_STATS(1);
 	if (PG_ARGISNULL(0))

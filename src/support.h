@@ -42,12 +42,18 @@ GetInt128(StringInfo buf)
 	return (int128) ((hi << 64) | lo);
 }
 
-/* Transition and combine functions may modify their state only in an aggregate. */
-static inline void
+/*
+ * Transition and combine functions may modify their state only in an
+ * aggregate; returns AGG_CONTEXT_AGGREGATE or AGG_CONTEXT_WINDOW.
+ */
+static inline int
 CheckAggregateContext(FunctionCallInfo fcinfo, const char *fn)
 {
-	if (!AggCheckCallContext(fcinfo, NULL))
+	int			context = AggCheckCallContext(fcinfo, NULL);
+
+	if (!context)
 		elog(ERROR, "%s called in non-aggregate context", fn);
+	return context;
 }
 
 #endif							/* LLMCOST_SUPPORT_H */

@@ -21,15 +21,31 @@ SELECT feature, count(*) AS calls,
        round(100 * sum(cost_nusd) / sum(sum(cost_nusd)) OVER (), 1) AS pct
   FROM llmcost.events GROUP BY 1 ORDER BY sum(cost_nusd) DESC NULLS LAST LIMIT 10;
 
-\echo '== The heavy tail: cost per user =='
-WITH u AS (SELECT user_id, sum(cost_nusd) AS c FROM llmcost.events GROUP BY 1)
-SELECT count(*) AS users,
-       to_char(llmcost.usd(percentile_disc(0.5) WITHIN GROUP (ORDER BY c)), 'FM$990.0000') AS p50,
-       to_char(llmcost.usd(percentile_disc(0.9) WITHIN GROUP (ORDER BY c)), 'FM$990.0000') AS p90,
-       to_char(llmcost.usd(percentile_disc(0.99) WITHIN GROUP (ORDER BY c)), 'FM$99,990.00') AS p99,
-       to_char(llmcost.usd(max(c)), 'FM$99,990.00') AS top_user,
-       round(100 * (SELECT sum(c) FROM (SELECT c FROM u ORDER BY c DESC NULLS LAST LIMIT 100) t) / sum(c), 1) AS top_1pct_share
-  FROM u;
+\echo '== The heavy tail: cost per user (llmcost.sketch, within 1%) =='
+WITH u AS (SELECT user_id, sum(cost_nusd)::bigint AS c FROM llmcost.events GROUP BY 1),
+     s AS (SELECT llmcost.sketch_agg(c) AS s FROM u)
+SELECT llmcost.sketch_count(s) AS users,
+       to_char(llmcost.sketch_quantile(s, 0.5), 'FM$990.0000') AS p50,
+       to_char(llmcost.sketch_quantile(s, 0.9), 'FM$990.0000') AS p90,
+       to_char(llmcost.sketch_quantile(s, 0.99), 'FM$99,990.00') AS p99,
+       to_char(llmcost.sketch_quantile(s, 0.999), 'FM$99,990.00') AS p99_9,
+       to_char(llmcost.sketch_max(s), 'FM$99,990.00') AS top_user,
+       round(100 * (SELECT sum(c) FROM (SELECT c FROM u ORDER BY c DESC NULLS LAST LIMIT 100) t) / (SELECT sum(c) FROM u), 1)
+           AS top_1pct_share
+  FROM s;
+
+\echo '== The last complete hour against each feature''s trailing 7-day band (llmcost.stats, mean + 3 sigma) =='
+WITH hours AS (SELECT feature, date_trunc('hour', event_time) AS hour, sum(cost_nusd)::bigint AS c
+                 FROM llmcost.events GROUP BY 1, 2),
+     last AS (SELECT max(hour) - interval '1 hour' AS h FROM hours)  -- the last complete hour
+SELECT feature,
+       to_char(llmcost.usd(max(c) FILTER (WHERE hour = (SELECT h FROM last))), 'FM$99,990.00') AS last_hour,
+       to_char(llmcost.stats_mean(llmcost.stats_agg(c) FILTER (WHERE hour < (SELECT h FROM last))), 'FM$99,990.00') AS mean_7d,
+       to_char(llmcost.stats_upper_band(llmcost.stats_agg(c) FILTER (WHERE hour < (SELECT h FROM last)), 3), 'FM$99,990.00') AS band_7d,
+       llmcost.is_anomaly(llmcost.usd(max(c) FILTER (WHERE hour = (SELECT h FROM last))),
+                          llmcost.stats_agg(c) FILTER (WHERE hour < (SELECT h FROM last))) AS anomalous
+  FROM hours WHERE hour >= (SELECT h FROM last) - interval '168 hours'
+ GROUP BY feature ORDER BY max(c) FILTER (WHERE hour = (SELECT h FROM last)) DESC NULLS LAST LIMIT 8;
 
 \echo '== Errors and application-cache hits =='
 SELECT coalesce(error_class, '(none)') AS error_class, cache_status, count(*) AS calls,
