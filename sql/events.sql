@@ -20,7 +20,9 @@ SELECT count(*) FROM llmcost.events WHERE request_id = 'req-1';
 INSERT INTO llmcost.events (event_time, request_id, feature, provider, model)
 VALUES ('2026-01-10 12:00+00', 'req-1', 'search', 'openai', 'gpt-4o');
 
--- Every refused input: SQLSTATE, column and value.
+-- Every refused input: SQLSTATE, column and value.  (terse: the details of
+-- NOT NULL errors print the whole row, ingested_at included)
+\set VERBOSITY terse
 \set insert 'INSERT INTO llmcost.events (event_time, request_id, feature, provider, model, input_tokens, cached_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, latency_ms, cache_status, attempt) VALUES '
 :insert ('2026-01-10', 'bad', 'f', 'openai', 'gpt-4o', -1, 0, 0, 0, 0, 1, 'miss', 1);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
@@ -70,6 +72,7 @@ VALUES ('2026-01-10 12:00+00', 'req-1', 'search', 'openai', 'gpt-4o');
 INSERT INTO llmcost.events (event_time, request_id, feature, provider, model, cost_nusd)
 VALUES ('2026-01-10', 'bad', 'f', 'openai', 'gpt-4o', 0);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
 SELECT count(*) AS refused_rows_stored FROM llmcost.events WHERE request_id = 'bad';
 
 -- NULL latency (unknown) is fine; so are zero tokens

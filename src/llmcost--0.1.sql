@@ -212,6 +212,7 @@ CREATE TABLE llmcost.events (
     first_request_id text,
     client_cost_usd numeric,
     attributes jsonb,
+    ingested_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     cost_nusd bigint GENERATED ALWAYS AS (
         llmcost.event_cost_nusd(event_time, provider, model, input_tokens, cached_read_tokens,
                                 cache_write_tokens, output_tokens, reasoning_tokens, latency_ms,
@@ -247,6 +248,11 @@ COMMENT ON COLUMN llmcost.events.client_cost_usd IS 'cost the client or provider
 COMMENT ON COLUMN llmcost.events.attributes IS 'further span or application attributes';
 COMMENT ON COLUMN llmcost.events.cost_nusd IS 'llmcost''s exact cost in nano-USD (1e-9 USD), computed on write; NULL: unpriced, waiting for a rate (see llmcost.unpriced)';
 COMMENT ON COLUMN llmcost.events.rate_id IS 'llmcost.rates.rate_id that priced the call';
+COMMENT ON COLUMN llmcost.events.ingested_at IS 'start of the transaction that wrote the row (its default; never set it): the arrival watermark of llmcost.refresh_rollups()';
+
+-- Arrival order for the rollup refresh: tiny, and cheap to keep up at ingest.
+CREATE INDEX events_ingested_at ON llmcost.events USING brin (ingested_at)
+    WITH (pages_per_range = 32, autosummarize = on);
 
 -- Unpriced events are few; this keeps llmcost.unpriced and reprice cheap.
 CREATE INDEX events_unpriced ON llmcost.events (provider, model, event_time)
@@ -298,7 +304,8 @@ BEGIN
      WHERE a.attrelid = staging AND a.attnum > 0 AND NOT a.attisdropped
        AND a.attname IN (SELECT e.attname FROM pg_attribute e
                           WHERE e.attrelid = 'llmcost.events'::regclass AND e.attnum > 0
-                            AND NOT e.attisdropped AND e.attgenerated = '');
+                            AND NOT e.attisdropped AND e.attgenerated = ''
+                            AND e.attname <> 'ingested_at');
     IF cols IS NULL THEN
         RAISE EXCEPTION 'staging table % has no column of llmcost.events', staging
             USING ERRCODE = 'invalid_parameter_value';
@@ -444,8 +451,10 @@ CREATE FUNCTION llmcost.reprice_range(from_time timestamptz, to_time timestamptz
 AS $$
 BEGIN
     -- Assigning model to itself recomputes the generated cost_nusd and
-    -- rate_id; only rows whose price actually changes are rewritten.
-    UPDATE llmcost.events e SET model = e.model
+    -- rate_id; only rows whose price actually changes are rewritten.  They
+    -- count as arriving again, so the next rollup refresh recomputes their
+    -- hours.
+    UPDATE llmcost.events e SET model = e.model, ingested_at = pg_catalog.now()
      WHERE e.event_time >= from_time AND e.event_time < to_time
        AND (e.cost_nusd IS DISTINCT FROM
                 llmcost.event_cost_nusd(e.event_time, e.provider, e.model, e.input_tokens,
@@ -1013,6 +1022,177 @@ COMMENT ON FUNCTION llmcost.sketch_error(llmcost.sketch) IS 'the relative error 
 COMMENT ON FUNCTION llmcost.sketch_buckets(llmcost.sketch) IS 'number of buckets the sketch holds';
 
 --------------------------------------------------------------------------
+-- Settings and hourly rollups
+--------------------------------------------------------------------------
+
+CREATE TABLE llmcost.settings (
+    singleton boolean PRIMARY KEY DEFAULT true CONSTRAINT settings_one_row CHECK (singleton),
+    retention_days integer NOT NULL DEFAULT 90
+        CONSTRAINT settings_retention_days CHECK (retention_days OPERATOR(pg_catalog.>=) 1),
+    rollup_retention_days integer NOT NULL DEFAULT 400
+        CONSTRAINT settings_rollup_retention_days CHECK (rollup_retention_days OPERATOR(pg_catalog.>=) 1),
+    partitions_ahead_days integer NOT NULL DEFAULT 7
+        CONSTRAINT settings_partitions_ahead_days CHECK (partitions_ahead_days OPERATOR(pg_catalog.>=) 1
+                                                        AND partitions_ahead_days OPERATOR(pg_catalog.<=) 366)
+);
+INSERT INTO llmcost.settings DEFAULT VALUES;
+COMMENT ON TABLE llmcost.settings IS 'llmcost''s settings for this database (one row; UPDATE it)';
+COMMENT ON COLUMN llmcost.settings.singleton IS 'always true: the table has one row';
+COMMENT ON COLUMN llmcost.settings.retention_days IS 'days of raw events kept; older daily partitions are dropped by run_maintenance()';
+COMMENT ON COLUMN llmcost.settings.rollup_retention_days IS 'days of hourly rollups kept';
+COMMENT ON COLUMN llmcost.settings.partitions_ahead_days IS 'days of event partitions created ahead of time';
+
+-- Where the last refresh stopped: rows whose ingested_at is at or after it
+-- may not have been folded in yet.
+CREATE TABLE llmcost.rollup_state (
+    singleton boolean PRIMARY KEY DEFAULT true CONSTRAINT rollup_state_one_row CHECK (singleton),
+    watermark timestamptz NOT NULL DEFAULT '-infinity',
+    refreshed_at timestamptz,
+    hours_refreshed bigint NOT NULL DEFAULT 0
+);
+INSERT INTO llmcost.rollup_state DEFAULT VALUES;
+COMMENT ON TABLE llmcost.rollup_state IS 'progress of llmcost.refresh_rollups() (one row)';
+COMMENT ON COLUMN llmcost.rollup_state.singleton IS 'always true: the table has one row';
+COMMENT ON COLUMN llmcost.rollup_state.watermark IS 'every event with an earlier ingested_at is in the rollups';
+COMMENT ON COLUMN llmcost.rollup_state.refreshed_at IS 'when the last refresh finished';
+COMMENT ON COLUMN llmcost.rollup_state.hours_refreshed IS 'hours the last refresh recomputed';
+
+CREATE TABLE llmcost.rollup_hourly (
+    hour timestamptz NOT NULL,
+    feature text NOT NULL,
+    user_id text,
+    provider text NOT NULL,
+    model text NOT NULL,
+    error_class text,
+    cache_status text NOT NULL,
+    calls bigint NOT NULL,
+    retry_calls bigint NOT NULL,
+    unpriced_calls bigint NOT NULL,
+    input_tokens bigint NOT NULL,
+    cached_read_tokens bigint NOT NULL,
+    cache_write_tokens bigint NOT NULL,
+    output_tokens bigint NOT NULL,
+    reasoning_tokens bigint NOT NULL,
+    cost_nusd bigint NOT NULL,
+    retry_cost_nusd bigint NOT NULL,
+    avoided_nusd bigint NOT NULL,
+    prompt_cache_saved_nusd bigint NOT NULL,
+    cost_stats llmcost.stats,
+    latency_stats llmcost.stats,
+    cost_sketch llmcost.sketch,
+    CONSTRAINT rollup_hourly_key UNIQUE NULLS NOT DISTINCT
+        (hour, feature, user_id, provider, model, error_class, cache_status)
+);
+COMMENT ON TABLE llmcost.rollup_hourly IS
+    'hourly rollup of llmcost.events by feature, user, provider, model, error class and cache status; kept up to date by llmcost.refresh_rollups()';
+COMMENT ON COLUMN llmcost.rollup_hourly.hour IS 'the hour (UTC) of event_time';
+COMMENT ON COLUMN llmcost.rollup_hourly.feature IS 'feature';
+COMMENT ON COLUMN llmcost.rollup_hourly.user_id IS 'user (NULL: calls for no user)';
+COMMENT ON COLUMN llmcost.rollup_hourly.provider IS 'provider as reported';
+COMMENT ON COLUMN llmcost.rollup_hourly.model IS 'model as reported';
+COMMENT ON COLUMN llmcost.rollup_hourly.error_class IS 'error class (NULL: success)';
+COMMENT ON COLUMN llmcost.rollup_hourly.cache_status IS 'application cache status';
+COMMENT ON COLUMN llmcost.rollup_hourly.calls IS 'calls';
+COMMENT ON COLUMN llmcost.rollup_hourly.retry_calls IS 'calls that were retries or fallbacks (attempt > 1)';
+COMMENT ON COLUMN llmcost.rollup_hourly.unpriced_calls IS 'calls waiting for a rate (not in cost_nusd)';
+COMMENT ON COLUMN llmcost.rollup_hourly.input_tokens IS 'input tokens (cached included)';
+COMMENT ON COLUMN llmcost.rollup_hourly.cached_read_tokens IS 'cached-read input tokens';
+COMMENT ON COLUMN llmcost.rollup_hourly.cache_write_tokens IS 'cache-write input tokens';
+COMMENT ON COLUMN llmcost.rollup_hourly.output_tokens IS 'output tokens (reasoning included)';
+COMMENT ON COLUMN llmcost.rollup_hourly.reasoning_tokens IS 'reasoning tokens';
+COMMENT ON COLUMN llmcost.rollup_hourly.cost_nusd IS 'exact cost of the priced calls, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_hourly.retry_cost_nusd IS 'part of cost_nusd spent on retries and fallbacks';
+COMMENT ON COLUMN llmcost.rollup_hourly.avoided_nusd IS 'what application-cache hits would have cost as provider calls, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_hourly.prompt_cache_saved_nusd IS 'provider prompt-cache savings: cached-read tokens at the cached rate instead of the input rate, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_hourly.cost_stats IS 'statistics summary of the cost per call (priced calls)';
+COMMENT ON COLUMN llmcost.rollup_hourly.latency_stats IS 'statistics summary of the latency per call';
+COMMENT ON COLUMN llmcost.rollup_hourly.cost_sketch IS 'quantile sketch of the cost per call (priced calls)';
+
+CREATE FUNCTION llmcost.refresh_rollups(recompute_from timestamptz DEFAULT NULL,
+                                        recompute_to timestamptz DEFAULT NULL,
+                                        OUT hours_refreshed bigint, OUT watermark timestamptz)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    since timestamptz;
+    horizon timestamptz;
+    lo timestamptz;
+    hi timestamptz;
+BEGIN
+    -- One refresh at a time: a second one waits, then starts from where the
+    -- first one left the watermark.
+    PERFORM pg_advisory_xact_lock(hashtext('llmcost.refresh_rollups'));
+    SELECT r.watermark INTO since FROM llmcost.rollup_state r FOR UPDATE;
+
+    -- The next watermark: no transaction that may still commit events began
+    -- before it.  Read before any snapshot of events is taken, so that an
+    -- event this refresh cannot see has an ingested_at (its transaction's
+    -- start) at or after it.  Prepared transactions are not counted: do not
+    -- ingest with two-phase commit.
+    SELECT least(clock_timestamp(), min(a.xact_start)) INTO watermark
+      FROM pg_stat_activity a
+     WHERE a.xact_start IS NOT NULL AND a.datname OPERATOR(pg_catalog.=) current_database();
+
+    -- Hours holding events that arrived since the last refresh, within the
+    -- raw retention (an hour whose events were dropped keeps its rollup).
+    SELECT now() - make_interval(days => s.retention_days) INTO horizon FROM llmcost.settings s;
+    horizon := date_trunc('hour', horizon, 'UTC');
+    CREATE TEMP TABLE llmcost_touched ON COMMIT DROP AS
+        SELECT date_trunc('hour', e.event_time, 'UTC') AS hour
+          FROM llmcost.events e
+         WHERE e.ingested_at >= since AND e.event_time >= horizon
+        UNION
+        -- on request, every hour of a range: after events were changed or deleted by hand
+        SELECT date_trunc('hour', e.event_time, 'UTC')
+          FROM llmcost.events e
+         WHERE e.event_time >= greatest(recompute_from, horizon) AND e.event_time < recompute_to
+        UNION
+        SELECT r.hour FROM llmcost.rollup_hourly r
+         WHERE r.hour >= greatest(date_trunc('hour', recompute_from, 'UTC'), horizon) AND r.hour < recompute_to;
+    SELECT min(t.hour), max(t.hour) + interval '1 hour' INTO lo, hi FROM llmcost_touched t;
+    hours_refreshed := (SELECT count(*) FROM llmcost_touched);
+
+    IF hours_refreshed > 0 THEN
+        -- Each touched hour is recomputed whole from the raw events, so a
+        -- late, retried or repriced event can never be counted twice.
+        DELETE FROM llmcost.rollup_hourly r USING llmcost_touched t WHERE r.hour = t.hour;
+        INSERT INTO llmcost.rollup_hourly
+        SELECT date_trunc('hour', e.event_time, 'UTC'), e.feature, e.user_id, e.provider, e.model,
+               e.error_class, e.cache_status,
+               count(*),
+               count(*) FILTER (WHERE e.attempt > 1),
+               count(*) FILTER (WHERE e.cost_nusd IS NULL),
+               sum(e.input_tokens), sum(e.cached_read_tokens), sum(e.cache_write_tokens),
+               sum(e.output_tokens), sum(e.reasoning_tokens),
+               coalesce(sum(e.cost_nusd), 0),
+               coalesce(sum(e.cost_nusd) FILTER (WHERE e.attempt > 1), 0),
+               coalesce(sum(llmcost.event_cost_nusd(e.event_time, e.provider, e.model, e.input_tokens,
+                            e.cached_read_tokens, e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
+                            NULL, 'miss', e.batch, e.feature)) FILTER (WHERE e.cache_status <> 'miss'), 0),
+               coalesce(sum(llmcost.event_cost_nusd(e.event_time, e.provider, e.model, e.input_tokens,
+                            0, e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
+                            NULL, 'miss', e.batch, e.feature) - e.cost_nusd)
+                        FILTER (WHERE e.cache_status = 'miss' AND e.cached_read_tokens > 0), 0),
+               llmcost.stats_agg(e.cost_nusd),
+               llmcost.duration_stats_agg(e.latency_ms),
+               llmcost.sketch_agg(e.cost_nusd)
+          FROM llmcost.events e
+         WHERE e.event_time >= lo AND e.event_time < hi
+           AND date_trunc('hour', e.event_time, 'UTC') IN (SELECT t.hour FROM llmcost_touched t)
+         GROUP BY 1, 2, 3, 4, 5, 6, 7;
+    END IF;
+    DROP TABLE llmcost_touched;
+
+    UPDATE llmcost.rollup_state r
+       SET watermark = refresh_rollups.watermark, refreshed_at = clock_timestamp(),
+           hours_refreshed = refresh_rollups.hours_refreshed;
+END
+$$;
+COMMENT ON FUNCTION llmcost.refresh_rollups(timestamptz, timestamptz) IS
+    'folds the events that arrived since the last refresh into llmcost.rollup_hourly by recomputing their hours from the raw events (and, when given, every hour of [recompute_from, recompute_to)); safe under concurrent ingestion and overlapping calls (one waits); returns the hours recomputed and the new watermark';
+
+--------------------------------------------------------------------------
 -- The default rate card (read-only; your own rows win over it)
 --------------------------------------------------------------------------
 
@@ -1093,6 +1273,9 @@ SELECT pg_catalog.pg_extension_config_dump('llmcost.rates_rate_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.model_aliases', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.events_default', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rejected_events', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.settings', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_state', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_hourly', '');
 
 --------------------------------------------------------------------------
 -- Roles and privileges
@@ -1137,6 +1320,10 @@ REVOKE ALL ON FUNCTION llmcost.load_litellm_prices(jsonb, timestamptz, text[]) F
 REVOKE ALL ON FUNCTION llmcost.load_langfuse_prices(jsonb, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.protect_default_rates() FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.rates_changed() FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.refresh_rollups(timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llmcost.refresh_rollups(timestamptz, timestamptz) TO llmcost_admin;
+GRANT SELECT, UPDATE ON llmcost.settings TO llmcost_admin;
+GRANT SELECT ON llmcost.rollup_state, llmcost.rollup_hourly TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.create_partitions(timestamptz, timestamptz) TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.reprice_range(timestamptz, timestamptz) TO llmcost_admin;
 GRANT EXECUTE ON PROCEDURE llmcost.reprice(timestamptz, timestamptz) TO llmcost_admin;
