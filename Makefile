@@ -17,7 +17,7 @@ REGRESS = install events pricing peers rates loaders reprice partitions roles st
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check
 
 # isolation specs in test/specs
-ISOLATION = rate_cache
+ISOLATION = rate_cache rollup_refresh
 ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso
 
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
