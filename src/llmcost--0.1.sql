@@ -1193,6 +1193,99 @@ COMMENT ON FUNCTION llmcost.refresh_rollups(timestamptz, timestamptz) IS
     'folds the events that arrived since the last refresh into llmcost.rollup_hourly by recomputing their hours from the raw events (and, when given, every hour of [recompute_from, recompute_to)); safe under concurrent ingestion and overlapping calls (one waits); returns the hours recomputed and the new watermark';
 
 --------------------------------------------------------------------------
+-- Retention and maintenance
+--------------------------------------------------------------------------
+
+CREATE FUNCTION llmcost.drop_expired_partitions(OUT dropped integer, OUT rollup_rows_deleted bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s llmcost.settings;
+    horizon date;
+    part record;
+BEGIN
+    SELECT * INTO s FROM llmcost.settings;
+    -- a day is dropped once all of it is older than the retention
+    horizon := ((now() AT TIME ZONE 'UTC') - make_interval(days => s.retention_days))::date;
+    dropped := 0;
+    FOR part IN
+        SELECT c.relname
+          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'llmcost.events'::regclass AND c.relname ~ '^events_p[0-9]{8}$'
+           AND to_date(substr(c.relname, 9), 'YYYYMMDD') < horizon
+         ORDER BY c.relname
+    LOOP
+        -- a whole table at once: no bulk DELETE, no bloat
+        EXECUTE format('DROP TABLE llmcost.%I', part.relname);
+        dropped := dropped + 1;
+    END LOOP;
+    DELETE FROM llmcost.events_default WHERE event_time < horizon::timestamp AT TIME ZONE 'UTC';
+    DELETE FROM llmcost.rollup_hourly
+     WHERE hour < now() - make_interval(days => s.rollup_retention_days);
+    GET DIAGNOSTICS rollup_rows_deleted = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION llmcost.drop_expired_partitions() IS
+    'drops the daily partitions of llmcost.events older than settings.retention_days and deletes rollups older than settings.rollup_retention_days';
+
+CREATE FUNCTION llmcost.run_maintenance(OUT ran boolean, OUT partitions_created integer,
+                                        OUT hours_refreshed bigint, OUT partitions_dropped integer,
+                                        OUT rollup_rows_deleted bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '10s'
+AS $$
+DECLARE
+    ahead integer;
+BEGIN
+    -- jobs never pile up: a run that finds another one running skips
+    IF NOT pg_try_advisory_xact_lock(hashtext('llmcost.run_maintenance')) THEN
+        ran := false;
+        RETURN;
+    END IF;
+    ran := true;
+    SELECT s.partitions_ahead_days INTO ahead FROM llmcost.settings s;
+    partitions_created := llmcost.create_partitions(now() - interval '1 day',
+                                                    now() + make_interval(days => ahead));
+    SELECT r.hours_refreshed INTO hours_refreshed FROM llmcost.refresh_rollups() r;
+    SELECT d.dropped, d.rollup_rows_deleted INTO partitions_dropped, rollup_rows_deleted
+      FROM llmcost.drop_expired_partitions() d;
+END
+$$;
+COMMENT ON FUNCTION llmcost.run_maintenance() IS
+    'the one maintenance entry point for pg_cron: creates partitions ahead, refreshes the rollups, applies retention; skips when another run is in progress';
+
+CREATE FUNCTION llmcost.schedule_jobs(maintenance_schedule text DEFAULT '*/5 * * * *')
+    RETURNS TABLE (job_name text, schedule text, jobid bigint)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron.';
+    END IF;
+    IF current_setting('shared_preload_libraries') !~ '(^|[\s,])pg_cron($|[\s,])' THEN
+        RAISE EXCEPTION 'pg_cron is installed but not preloaded, so its jobs would never run'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Add pg_cron to shared_preload_libraries and restart the server.';
+    END IF;
+    -- by name, so scheduling again updates the job instead of adding one;
+    -- the statement timeout bounds a run
+    job_name := 'llmcost-maintenance';
+    schedule := maintenance_schedule;
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid
+      USING job_name, schedule,
+            'SET statement_timeout = ''15min''; SELECT llmcost.run_maintenance()';
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION llmcost.schedule_jobs(text) IS
+    'registers llmcost''s pg_cron jobs by name (idempotent): llmcost-maintenance runs llmcost.run_maintenance() on the given schedule, within 15 minutes';
+
+--------------------------------------------------------------------------
 -- The default rate card (read-only; your own rows win over it)
 --------------------------------------------------------------------------
 
@@ -1322,6 +1415,12 @@ REVOKE ALL ON FUNCTION llmcost.protect_default_rates() FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.rates_changed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.refresh_rollups(timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llmcost.refresh_rollups(timestamptz, timestamptz) TO llmcost_admin;
+REVOKE ALL ON FUNCTION llmcost.drop_expired_partitions() FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.run_maintenance() FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.schedule_jobs(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llmcost.drop_expired_partitions() TO llmcost_admin;
+GRANT EXECUTE ON FUNCTION llmcost.run_maintenance() TO llmcost_admin;
+GRANT EXECUTE ON FUNCTION llmcost.schedule_jobs(text) TO llmcost_admin;
 GRANT SELECT, UPDATE ON llmcost.settings TO llmcost_admin;
 GRANT SELECT ON llmcost.rollup_state, llmcost.rollup_hourly TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.create_partitions(timestamptz, timestamptz) TO llmcost_admin;
