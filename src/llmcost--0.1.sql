@@ -1108,6 +1108,70 @@ COMMENT ON COLUMN llmcost.rollup_hourly.cost_stats IS 'statistics summary of the
 COMMENT ON COLUMN llmcost.rollup_hourly.latency_stats IS 'statistics summary of the latency per call';
 COMMENT ON COLUMN llmcost.rollup_hourly.cost_sketch IS 'quantile sketch of the cost per call (priced calls)';
 
+-- Daily rollups without the user (features) and by user only: what the
+-- dashboards read, a few thousand rows a day whatever the traffic.
+CREATE TABLE llmcost.rollup_daily_feature (
+    day date NOT NULL,
+    feature text NOT NULL,
+    provider text NOT NULL,
+    model text NOT NULL,
+    error_class text,
+    cache_status text NOT NULL,
+    calls bigint NOT NULL,
+    retry_calls bigint NOT NULL,
+    unpriced_calls bigint NOT NULL,
+    input_tokens bigint NOT NULL,
+    cached_read_tokens bigint NOT NULL,
+    cache_write_tokens bigint NOT NULL,
+    output_tokens bigint NOT NULL,
+    reasoning_tokens bigint NOT NULL,
+    cost_nusd bigint NOT NULL,
+    retry_cost_nusd bigint NOT NULL,
+    avoided_nusd bigint NOT NULL,
+    prompt_cache_saved_nusd bigint NOT NULL,
+    cost_stats llmcost.stats,
+    latency_stats llmcost.stats,
+    CONSTRAINT rollup_daily_feature_key UNIQUE NULLS NOT DISTINCT
+        (day, feature, provider, model, error_class, cache_status)
+);
+COMMENT ON TABLE llmcost.rollup_daily_feature IS
+    'daily (UTC) rollup by feature, provider, model, error class and cache status, from llmcost.rollup_hourly; columns as there';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.day IS 'the UTC day';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.feature IS 'feature';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.provider IS 'provider as reported';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.model IS 'model as reported';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.error_class IS 'error class (NULL: success)';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.cache_status IS 'application cache status';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.calls IS 'calls';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.retry_calls IS 'retries and fallbacks (attempt > 1)';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.unpriced_calls IS 'calls waiting for a rate';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.input_tokens IS 'input tokens';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.cached_read_tokens IS 'cached-read input tokens';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.cache_write_tokens IS 'cache-write input tokens';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.output_tokens IS 'output tokens';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.reasoning_tokens IS 'reasoning tokens';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.cost_nusd IS 'exact cost, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.retry_cost_nusd IS 'cost of retries and fallbacks, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.avoided_nusd IS 'cost avoided by application-cache hits, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.prompt_cache_saved_nusd IS 'provider prompt-cache savings, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.cost_stats IS 'statistics summary of the cost per call';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.latency_stats IS 'statistics summary of the latency per call';
+
+CREATE TABLE llmcost.rollup_daily_user (
+    day date NOT NULL,
+    user_id text,
+    calls bigint NOT NULL,
+    cost_nusd bigint NOT NULL,
+    cost_sketch llmcost.sketch,
+    CONSTRAINT rollup_daily_user_key UNIQUE NULLS NOT DISTINCT (day, user_id)
+);
+COMMENT ON TABLE llmcost.rollup_daily_user IS 'daily (UTC) rollup by user, from llmcost.rollup_hourly';
+COMMENT ON COLUMN llmcost.rollup_daily_user.day IS 'the UTC day';
+COMMENT ON COLUMN llmcost.rollup_daily_user.user_id IS 'user (NULL: calls for no user)';
+COMMENT ON COLUMN llmcost.rollup_daily_user.calls IS 'calls';
+COMMENT ON COLUMN llmcost.rollup_daily_user.cost_nusd IS 'exact cost, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_daily_user.cost_sketch IS 'quantile sketch of the cost per call';
+
 CREATE FUNCTION llmcost.refresh_rollups(recompute_from timestamptz DEFAULT NULL,
                                         recompute_to timestamptz DEFAULT NULL,
                                         OUT hours_refreshed bigint, OUT watermark timestamptz)
@@ -1181,6 +1245,31 @@ BEGIN
          WHERE e.event_time >= lo AND e.event_time < hi
            AND date_trunc('hour', e.event_time, 'UTC') IN (SELECT t.hour FROM llmcost_touched t)
          GROUP BY 1, 2, 3, 4, 5, 6, 7;
+
+        -- the days of the touched hours, again whole, from the hourly rollup
+        CREATE TEMP TABLE llmcost_touched_days ON COMMIT DROP AS
+            SELECT DISTINCT (t.hour AT TIME ZONE 'UTC')::date AS day FROM llmcost_touched t;
+        DELETE FROM llmcost.rollup_daily_feature r USING llmcost_touched_days d WHERE r.day = d.day;
+        INSERT INTO llmcost.rollup_daily_feature
+        SELECT (r.hour AT TIME ZONE 'UTC')::date, r.feature, r.provider, r.model, r.error_class, r.cache_status,
+               sum(r.calls), sum(r.retry_calls), sum(r.unpriced_calls), sum(r.input_tokens),
+               sum(r.cached_read_tokens), sum(r.cache_write_tokens), sum(r.output_tokens),
+               sum(r.reasoning_tokens), sum(r.cost_nusd), sum(r.retry_cost_nusd), sum(r.avoided_nusd),
+               sum(r.prompt_cache_saved_nusd), llmcost.stats_rollup(r.cost_stats),
+               llmcost.stats_rollup(r.latency_stats)
+          FROM llmcost.rollup_hourly r
+         WHERE r.hour >= date_trunc('day', lo, 'UTC') AND r.hour < hi + interval '1 day'
+           AND (r.hour AT TIME ZONE 'UTC')::date IN (SELECT d.day FROM llmcost_touched_days d)
+         GROUP BY 1, 2, 3, 4, 5, 6;
+        DELETE FROM llmcost.rollup_daily_user r USING llmcost_touched_days d WHERE r.day = d.day;
+        INSERT INTO llmcost.rollup_daily_user
+        SELECT (r.hour AT TIME ZONE 'UTC')::date, r.user_id, sum(r.calls), sum(r.cost_nusd),
+               llmcost.sketch_rollup(r.cost_sketch)
+          FROM llmcost.rollup_hourly r
+         WHERE r.hour >= date_trunc('day', lo, 'UTC') AND r.hour < hi + interval '1 day'
+           AND (r.hour AT TIME ZONE 'UTC')::date IN (SELECT d.day FROM llmcost_touched_days d)
+         GROUP BY 1, 2;
+        DROP TABLE llmcost_touched_days;
     END IF;
     DROP TABLE llmcost_touched;
 
@@ -1191,6 +1280,186 @@ END
 $$;
 COMMENT ON FUNCTION llmcost.refresh_rollups(timestamptz, timestamptz) IS
     'folds the events that arrived since the last refresh into llmcost.rollup_hourly by recomputing their hours from the raw events (and, when given, every hour of [recompute_from, recompute_to)); safe under concurrent ingestion and overlapping calls (one waits); returns the hours recomputed and the new watermark';
+
+--------------------------------------------------------------------------
+-- Dashboards: views over the rollups, never over raw events
+--------------------------------------------------------------------------
+
+-- The UTC days from the first one with traffic to today, so that a day
+-- without calls counts as zero rather than disappearing.
+CREATE VIEW llmcost.cost_trend AS
+WITH d AS (
+    SELECT f.day, sum(f.calls) AS calls, sum(f.input_tokens + f.output_tokens) AS tokens,
+           sum(f.cost_nusd) AS cost_nusd
+      FROM llmcost.rollup_daily_feature f GROUP BY f.day),
+days AS (
+    SELECT g.day::date AS day
+      FROM generate_series((SELECT min(d.day) FROM d), greatest((SELECT max(d.day) FROM d), (now() AT TIME ZONE 'UTC')::date),
+                           interval '1 day') g(day)),
+t AS (
+    SELECT days.day, coalesce(d.calls, 0) AS calls, coalesce(d.tokens, 0) AS tokens,
+           coalesce(d.cost_nusd, 0) AS cost_nusd
+      FROM days LEFT JOIN d USING (day))
+SELECT t.day, t.calls, t.tokens, llmcost.usd(t.cost_nusd) AS cost_usd,
+       llmcost.usd(round(avg(t.cost_nusd) OVER (ORDER BY t.day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW))) AS cost_7d_avg_usd,
+       round(100 * (t.cost_nusd / nullif(lag(t.cost_nusd) OVER (ORDER BY t.day), 0) - 1), 2) AS dod_change_pct,
+       round(100 * (t.cost_nusd / nullif(lag(t.cost_nusd, 7) OVER (ORDER BY t.day), 0) - 1), 2) AS wow_change_pct
+  FROM t;
+COMMENT ON VIEW llmcost.cost_trend IS 'dashboard 1: total cost per UTC day with its 7-day moving average and day-over-day and week-over-week change';
+COMMENT ON COLUMN llmcost.cost_trend.day IS 'UTC day';
+COMMENT ON COLUMN llmcost.cost_trend.calls IS 'calls';
+COMMENT ON COLUMN llmcost.cost_trend.tokens IS 'input plus output tokens';
+COMMENT ON COLUMN llmcost.cost_trend.cost_usd IS 'exact cost, USD';
+COMMENT ON COLUMN llmcost.cost_trend.cost_7d_avg_usd IS 'mean daily cost over this day and the 6 before (days without calls count as 0), to the nano-dollar';
+COMMENT ON COLUMN llmcost.cost_trend.dod_change_pct IS 'change of cost against the day before, percent (NULL when that day cost 0)';
+COMMENT ON COLUMN llmcost.cost_trend.wow_change_pct IS 'change of cost against the same day a week before, percent';
+
+CREATE VIEW llmcost.cost_trend_hourly AS
+SELECT r.hour, sum(r.calls) AS calls, sum(r.input_tokens + r.output_tokens) AS tokens,
+       llmcost.usd(sum(r.cost_nusd)) AS cost_usd
+  FROM llmcost.rollup_hourly r
+ WHERE r.hour >= date_trunc('hour', now()) - interval '72 hours'
+ GROUP BY r.hour;
+COMMENT ON VIEW llmcost.cost_trend_hourly IS 'dashboard 1, by the hour: the last 72 hours';
+COMMENT ON COLUMN llmcost.cost_trend_hourly.hour IS 'the hour';
+COMMENT ON COLUMN llmcost.cost_trend_hourly.calls IS 'calls';
+COMMENT ON COLUMN llmcost.cost_trend_hourly.tokens IS 'input plus output tokens';
+COMMENT ON COLUMN llmcost.cost_trend_hourly.cost_usd IS 'exact cost, USD';
+
+CREATE VIEW llmcost.top_features AS
+WITH f AS (
+    SELECT r.day, r.feature, sum(r.calls) AS calls, sum(r.cost_nusd) AS cost_nusd
+      FROM llmcost.rollup_daily_feature r GROUP BY r.day, r.feature),
+w AS (
+    SELECT f.*, p.calls AS calls_week_before, p.cost_nusd AS cost_week_before
+      FROM f LEFT JOIN f p ON p.feature = f.feature AND p.day = f.day - 7),
+c AS (
+    SELECT w.*,
+           w.cost_nusd / nullif(w.calls, 0) AS per_call,
+           w.cost_week_before / nullif(w.calls_week_before, 0) AS per_call_week_before
+      FROM w)
+SELECT c.day, c.feature, llmcost.usd(c.cost_nusd) AS cost_usd,
+       rank() OVER (PARTITION BY c.day ORDER BY c.cost_nusd DESC) AS rank,
+       round(c.cost_nusd / nullif(sum(c.cost_nusd) OVER (PARTITION BY c.day), 0), 6) AS share_of_day,
+       c.calls,
+       llmcost.usd(round(c.per_call)) AS cost_per_call_usd,
+       round(100 * (c.cost_nusd / nullif(c.cost_week_before, 0) - 1), 2) AS cost_wow_pct,
+       round(100 * (c.calls::numeric / nullif(c.calls_week_before, 0) - 1), 2) AS calls_wow_pct,
+       round(100 * (c.per_call / nullif(c.per_call_week_before, 0) - 1), 2) AS cost_per_call_wow_pct,
+       coalesce(c.cost_nusd >= 1.25 * c.cost_week_before AND c.calls <= 1.05 * c.calls_week_before
+                AND c.cost_week_before > 0, false) AS leak
+  FROM c;
+COMMENT ON VIEW llmcost.top_features IS 'dashboard 2: cost per UTC day and feature, ranked, with week-over-week change and a leak flag';
+COMMENT ON COLUMN llmcost.top_features.day IS 'UTC day';
+COMMENT ON COLUMN llmcost.top_features.feature IS 'feature';
+COMMENT ON COLUMN llmcost.top_features.cost_usd IS 'exact cost, USD';
+COMMENT ON COLUMN llmcost.top_features.rank IS 'rank by cost within the day (1: most expensive)';
+COMMENT ON COLUMN llmcost.top_features.share_of_day IS 'fraction of the day''s cost';
+COMMENT ON COLUMN llmcost.top_features.calls IS 'calls';
+COMMENT ON COLUMN llmcost.top_features.cost_per_call_usd IS 'cost per call, USD, to the nano-dollar';
+COMMENT ON COLUMN llmcost.top_features.cost_wow_pct IS 'change of cost against the same day a week before, percent';
+COMMENT ON COLUMN llmcost.top_features.calls_wow_pct IS 'change of calls against the same day a week before, percent';
+COMMENT ON COLUMN llmcost.top_features.cost_per_call_wow_pct IS 'change of cost per call against the same day a week before, percent';
+COMMENT ON COLUMN llmcost.top_features.leak IS 'cost grew 25% or more week over week while calls grew 5% or less: a leaking feature (often a prompt that bloated its context)';
+
+CREATE VIEW llmcost.top_users AS
+WITH today AS (SELECT (now() AT TIME ZONE 'UTC')::date AS d),
+u AS (
+    SELECT r.user_id, sum(r.cost_nusd) AS cost_nusd, sum(r.calls) AS calls,
+           coalesce(sum(r.cost_nusd) FILTER (WHERE r.day > today.d - 7), 0) AS cost_7d,
+           coalesce(sum(r.cost_nusd) FILTER (WHERE r.day = today.d), 0) AS cost_today
+      FROM llmcost.rollup_daily_user r, today
+     WHERE r.day > today.d - 30 AND r.user_id IS NOT NULL
+     GROUP BY r.user_id)
+SELECT u.user_id, llmcost.usd(u.cost_nusd) AS cost_usd,
+       rank() OVER (ORDER BY u.cost_nusd DESC) AS rank,
+       round(percent_rank() OVER (ORDER BY u.cost_nusd)::numeric, 6) AS percentile,
+       round(u.cost_nusd / nullif(sum(u.cost_nusd) OVER (), 0), 6) AS share,
+       round(sum(u.cost_nusd) OVER (ORDER BY u.cost_nusd DESC, u.user_id ROWS UNBOUNDED PRECEDING)
+             / nullif(sum(u.cost_nusd) OVER (), 0), 6) AS cumulative_share,
+       u.calls,
+       llmcost.usd(round(u.cost_7d / 7)) AS avg_daily_cost_7d_usd,
+       llmcost.usd(u.cost_today) AS today_cost_usd
+  FROM u;
+COMMENT ON VIEW llmcost.top_users IS 'dashboard 3: cost per user over the trailing 30 UTC days (today included)';
+COMMENT ON COLUMN llmcost.top_users.user_id IS 'user';
+COMMENT ON COLUMN llmcost.top_users.cost_usd IS 'exact cost over 30 days, USD';
+COMMENT ON COLUMN llmcost.top_users.rank IS 'rank by cost (1: most expensive)';
+COMMENT ON COLUMN llmcost.top_users.percentile IS 'percent_rank among users, 0 (cheapest) to 1 (most expensive)';
+COMMENT ON COLUMN llmcost.top_users.share IS 'fraction of all users'' cost';
+COMMENT ON COLUMN llmcost.top_users.cumulative_share IS 'fraction of cost carried by this user and every more expensive one';
+COMMENT ON COLUMN llmcost.top_users.calls IS 'calls over 30 days';
+COMMENT ON COLUMN llmcost.top_users.avg_daily_cost_7d_usd IS 'mean daily cost over the last 7 days, USD';
+COMMENT ON COLUMN llmcost.top_users.today_cost_usd IS 'cost so far today (UTC), USD';
+
+CREATE VIEW llmcost.cache_savings AS
+SELECT r.day, r.feature, sum(r.calls) AS calls,
+       sum(r.calls) FILTER (WHERE r.cache_status = 'exact_hit') AS exact_hits,
+       sum(r.calls) FILTER (WHERE r.cache_status = 'semantic_hit') AS semantic_hits,
+       round(coalesce(sum(r.calls) FILTER (WHERE r.cache_status = 'exact_hit'), 0) / sum(r.calls), 6) AS exact_hit_rate,
+       round(coalesce(sum(r.calls) FILTER (WHERE r.cache_status = 'semantic_hit'), 0) / sum(r.calls), 6) AS semantic_hit_rate,
+       round(coalesce(sum(r.calls) FILTER (WHERE r.cache_status <> 'miss'), 0) / sum(r.calls), 6) AS hit_rate,
+       llmcost.usd(sum(r.avoided_nusd)) AS avoided_cost_usd,
+       sum(r.cached_read_tokens) AS cached_read_tokens,
+       llmcost.usd(sum(r.prompt_cache_saved_nusd)) AS prompt_cache_savings_usd
+  FROM llmcost.rollup_daily_feature r
+ GROUP BY r.day, r.feature;
+COMMENT ON VIEW llmcost.cache_savings IS 'dashboard 4: application-cache hit rates and avoided cost, and provider prompt-cache savings, per UTC day and feature';
+COMMENT ON COLUMN llmcost.cache_savings.day IS 'UTC day';
+COMMENT ON COLUMN llmcost.cache_savings.feature IS 'feature';
+COMMENT ON COLUMN llmcost.cache_savings.calls IS 'calls, hits included';
+COMMENT ON COLUMN llmcost.cache_savings.exact_hits IS 'exact application-cache hits';
+COMMENT ON COLUMN llmcost.cache_savings.semantic_hits IS 'semantic application-cache hits';
+COMMENT ON COLUMN llmcost.cache_savings.exact_hit_rate IS 'exact hits / calls';
+COMMENT ON COLUMN llmcost.cache_savings.semantic_hit_rate IS 'semantic hits / calls';
+COMMENT ON COLUMN llmcost.cache_savings.hit_rate IS 'all hits / calls';
+COMMENT ON COLUMN llmcost.cache_savings.avoided_cost_usd IS 'what the hits would have cost as provider calls, USD';
+COMMENT ON COLUMN llmcost.cache_savings.cached_read_tokens IS 'input tokens read from provider prompt caches';
+COMMENT ON COLUMN llmcost.cache_savings.prompt_cache_savings_usd IS 'those tokens at the cached rate instead of the input rate: USD saved';
+
+CREATE VIEW llmcost.error_costs AS
+SELECT r.day, r.feature, r.error_class,
+       sum(r.calls) AS calls, llmcost.usd(sum(r.cost_nusd)) AS cost_usd,
+       sum(r.retry_calls) AS retry_calls, llmcost.usd(sum(r.retry_cost_nusd)) AS retry_cost_usd
+  FROM llmcost.rollup_daily_feature r
+ WHERE r.error_class IS NOT NULL OR r.retry_calls > 0
+ GROUP BY r.day, r.feature, r.error_class;
+COMMENT ON VIEW llmcost.error_costs IS 'dashboard 5: cost of failed calls per UTC day, feature and error class, and of retries and fallbacks (error_class NULL: retries that succeeded)';
+COMMENT ON COLUMN llmcost.error_costs.day IS 'UTC day';
+COMMENT ON COLUMN llmcost.error_costs.feature IS 'feature';
+COMMENT ON COLUMN llmcost.error_costs.error_class IS 'error class; NULL for the successful retries and fallbacks';
+COMMENT ON COLUMN llmcost.error_costs.calls IS 'calls of this error class (or successful retries)';
+COMMENT ON COLUMN llmcost.error_costs.cost_usd IS 'their exact cost, USD';
+COMMENT ON COLUMN llmcost.error_costs.retry_calls IS 'of them, retries and fallbacks (attempt > 1)';
+COMMENT ON COLUMN llmcost.error_costs.retry_cost_usd IS 'cost of those retries and fallbacks, USD';
+
+CREATE VIEW llmcost.user_cost_distribution AS
+WITH today AS (SELECT (now() AT TIME ZONE 'UTC')::date AS d),
+u AS (
+    SELECT r.user_id, sum(r.cost_nusd) AS c
+      FROM llmcost.rollup_daily_user r, today
+     WHERE r.day > today.d - 30 AND r.user_id IS NOT NULL
+     GROUP BY r.user_id),
+ranked AS (
+    SELECT u.c, row_number() OVER (ORDER BY u.c DESC) AS rn, count(*) OVER () AS n FROM u)
+SELECT count(*) AS users,
+       llmcost.usd(percentile_disc(0.5) WITHIN GROUP (ORDER BY ranked.c)) AS p50_usd,
+       llmcost.usd(percentile_disc(0.9) WITHIN GROUP (ORDER BY ranked.c)) AS p90_usd,
+       llmcost.usd(percentile_disc(0.99) WITHIN GROUP (ORDER BY ranked.c)) AS p99_usd,
+       llmcost.usd(percentile_disc(0.999) WITHIN GROUP (ORDER BY ranked.c)) AS p999_usd,
+       llmcost.usd(round(avg(ranked.c))) AS mean_usd,
+       round(sum(ranked.c) FILTER (WHERE ranked.rn <= ceil(ranked.n * 0.01)) / nullif(sum(ranked.c), 0), 6) AS top_1pct_share,
+       round(sum(ranked.c) FILTER (WHERE ranked.rn <= ceil(ranked.n * 0.10)) / nullif(sum(ranked.c), 0), 6) AS top_10pct_share
+  FROM ranked;
+COMMENT ON VIEW llmcost.user_cost_distribution IS 'the distribution of per-user cost over the trailing 30 UTC days';
+COMMENT ON COLUMN llmcost.user_cost_distribution.users IS 'users with calls';
+COMMENT ON COLUMN llmcost.user_cost_distribution.p50_usd IS 'median per-user cost, USD';
+COMMENT ON COLUMN llmcost.user_cost_distribution.p90_usd IS '90th percentile of per-user cost, USD';
+COMMENT ON COLUMN llmcost.user_cost_distribution.p99_usd IS '99th percentile, USD';
+COMMENT ON COLUMN llmcost.user_cost_distribution.p999_usd IS '99.9th percentile, USD';
+COMMENT ON COLUMN llmcost.user_cost_distribution.mean_usd IS 'mean per-user cost, USD';
+COMMENT ON COLUMN llmcost.user_cost_distribution.top_1pct_share IS 'share of cost carried by the most expensive 1% of users';
+COMMENT ON COLUMN llmcost.user_cost_distribution.top_10pct_share IS 'share of cost carried by the most expensive 10% of users';
 
 --------------------------------------------------------------------------
 -- Retention and maintenance
@@ -1224,6 +1493,10 @@ BEGIN
     DELETE FROM llmcost.rollup_hourly
      WHERE hour < now() - make_interval(days => s.rollup_retention_days);
     GET DIAGNOSTICS rollup_rows_deleted = ROW_COUNT;
+    DELETE FROM llmcost.rollup_daily_feature
+     WHERE day < ((now() AT TIME ZONE 'UTC') - make_interval(days => s.rollup_retention_days))::date;
+    DELETE FROM llmcost.rollup_daily_user
+     WHERE day < ((now() AT TIME ZONE 'UTC') - make_interval(days => s.rollup_retention_days))::date;
 END
 $$;
 COMMENT ON FUNCTION llmcost.drop_expired_partitions() IS
@@ -1369,6 +1642,8 @@ SELECT pg_catalog.pg_extension_config_dump('llmcost.rejected_events', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.settings', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_state', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_hourly', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_daily_feature', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_daily_user', '');
 
 --------------------------------------------------------------------------
 -- Roles and privileges
@@ -1394,7 +1669,9 @@ GRANT INSERT ON llmcost.rejected_events TO llmcost_ingest;
 GRANT SELECT ON llmcost.rates, llmcost.model_aliases TO llmcost_ingest;
 
 -- reader: the views (and the public rate card)
-GRANT SELECT ON llmcost.unpriced, llmcost.current_rates, llmcost.rates, llmcost.model_aliases
+GRANT SELECT ON llmcost.unpriced, llmcost.current_rates, llmcost.rates, llmcost.model_aliases,
+    llmcost.cost_trend, llmcost.cost_trend_hourly, llmcost.top_features, llmcost.top_users,
+    llmcost.cache_savings, llmcost.error_costs, llmcost.user_cost_distribution
     TO llmcost_reader;
 
 -- admin: rates, aliases, repricing and partitions
@@ -1422,7 +1699,8 @@ GRANT EXECUTE ON FUNCTION llmcost.drop_expired_partitions() TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.run_maintenance() TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.schedule_jobs(text) TO llmcost_admin;
 GRANT SELECT, UPDATE ON llmcost.settings TO llmcost_admin;
-GRANT SELECT ON llmcost.rollup_state, llmcost.rollup_hourly TO llmcost_admin;
+GRANT SELECT ON llmcost.rollup_state, llmcost.rollup_hourly, llmcost.rollup_daily_feature,
+    llmcost.rollup_daily_user TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.create_partitions(timestamptz, timestamptz) TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.reprice_range(timestamptz, timestamptz) TO llmcost_admin;
 GRANT EXECUTE ON PROCEDURE llmcost.reprice(timestamptz, timestamptz) TO llmcost_admin;

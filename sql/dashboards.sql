@@ -1,0 +1,108 @@
+-- The dashboards read the rollups; every one gives exactly the numbers of the
+-- same question asked of the raw events.
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO';
+SELECT setseed(0.7);
+SELECT llmcost.create_partitions(now() - interval '22 days', now() + interval '1 day') >= 0 AS partitions;
+DELETE FROM llmcost.events;
+SELECT hours_refreshed >= 0 AS cleared FROM llmcost.refresh_rollups(now() - interval '100 days', 'infinity');
+SELECT count(*) AS rollup_rows_left FROM llmcost.rollup_hourly;
+
+-- three weeks of traffic: 8 features, 300 users (power law), errors, retries, hits
+INSERT INTO llmcost.events (event_time, request_id, user_id, feature, provider, model, input_tokens,
+        cached_read_tokens, output_tokens, latency_ms, cache_status, attempt, error_class)
+SELECT now() - random() * interval '21 days', 'd' || i,
+       'u' || floor(300 * power(random(), 3))::int, 'feature-' || (i % 8),
+       CASE WHEN i % 3 = 0 THEN 'anthropic' ELSE 'openai' END,
+       CASE WHEN i % 3 = 0 THEN 'claude-sonnet-4-5' WHEN i % 97 = 0 THEN 'unknown-llm' ELSE 'gpt-4o-mini' END,
+       200 + floor(random() * 5000)::int, CASE WHEN i % 4 = 0 THEN 100 ELSE 0 END, floor(random() * 800)::int,
+       random() * 3000,
+       CASE WHEN i % 11 = 0 THEN 'exact_hit' WHEN i % 19 = 0 THEN 'semantic_hit' ELSE 'miss' END,
+       CASE WHEN i % 29 = 0 THEN 2 ELSE 1 END,
+       CASE WHEN i % 31 = 0 THEN 'rate_limit' WHEN i % 37 = 0 THEN 'timeout' END
+  FROM generate_series(1, 30000) i;
+-- feature-0 leaks since yesterday: three times the context, the same traffic
+UPDATE llmcost.events SET input_tokens = input_tokens * 3, ingested_at = now()
+ WHERE feature = 'feature-0' AND event_time >= date_trunc('day', now(), 'UTC') - interval '1 day';
+SELECT hours_refreshed > 0 AS refreshed FROM llmcost.refresh_rollups();
+
+-- the same daily rollups built straight from the raw events
+CREATE TEMP TABLE raw_daily_feature AS
+SELECT (e.event_time AT TIME ZONE 'UTC')::date AS day, e.feature, e.provider, e.model, e.error_class,
+       e.cache_status, count(*) AS calls, count(*) FILTER (WHERE e.attempt > 1) AS retry_calls,
+       count(*) FILTER (WHERE e.cost_nusd IS NULL) AS unpriced_calls,
+       sum(e.input_tokens) AS input_tokens, sum(e.cached_read_tokens) AS cached_read_tokens,
+       sum(e.cache_write_tokens) AS cache_write_tokens, sum(e.output_tokens) AS output_tokens,
+       sum(e.reasoning_tokens) AS reasoning_tokens, coalesce(sum(e.cost_nusd), 0) AS cost_nusd,
+       coalesce(sum(e.cost_nusd) FILTER (WHERE e.attempt > 1), 0) AS retry_cost_nusd,
+       coalesce(sum(llmcost.event_cost_nusd(e.event_time, e.provider, e.model, e.input_tokens,
+                    e.cached_read_tokens, e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
+                    NULL, 'miss', e.batch, e.feature)) FILTER (WHERE e.cache_status <> 'miss'), 0) AS avoided_nusd,
+       coalesce(sum(llmcost.event_cost_nusd(e.event_time, e.provider, e.model, e.input_tokens,
+                    0, e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
+                    NULL, 'miss', e.batch, e.feature) - e.cost_nusd)
+                FILTER (WHERE e.cache_status = 'miss' AND e.cached_read_tokens > 0), 0) AS prompt_cache_saved_nusd,
+       llmcost.stats_agg(e.cost_nusd) AS cost_stats, llmcost.duration_stats_agg(e.latency_ms) AS latency_stats
+  FROM llmcost.events e GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE TEMP TABLE raw_daily_user AS
+SELECT (e.event_time AT TIME ZONE 'UTC')::date AS day, e.user_id, count(*) AS calls,
+       coalesce(sum(e.cost_nusd), 0) AS cost_nusd, llmcost.sketch_agg(e.cost_nusd) AS cost_sketch
+  FROM llmcost.events e GROUP BY 1, 2;
+CREATE TEMP TABLE raw_hourly AS
+SELECT date_trunc('hour', e.event_time, 'UTC') AS hour, count(*) AS calls,
+       sum(e.input_tokens) AS input_tokens, sum(e.output_tokens) AS output_tokens,
+       coalesce(sum(e.cost_nusd), 0) AS cost_nusd
+  FROM llmcost.events e GROUP BY 1;
+
+-- each view, run over the raw-built tables instead of the rollups: rows that differ
+CREATE TEMP TABLE view_check (view text, rows bigint, differing bigint);
+DO $$
+DECLARE
+    v text;
+    def text;
+    n bigint;
+    d bigint;
+BEGIN
+    FOREACH v IN ARRAY ARRAY['cost_trend', 'cost_trend_hourly', 'top_features', 'top_users',
+                             'cache_savings', 'error_costs', 'user_cost_distribution'] LOOP
+        def := pg_get_viewdef(('llmcost.' || v)::regclass);
+        def := replace(def, 'llmcost.rollup_daily_feature', 'pg_temp.raw_daily_feature');
+        def := replace(def, 'llmcost.rollup_daily_user', 'pg_temp.raw_daily_user');
+        def := replace(def, 'llmcost.rollup_hourly', 'pg_temp.raw_hourly');
+        EXECUTE format('CREATE TEMP VIEW raw_%s AS %s', v, def);
+        EXECUTE format('SELECT count(*) FROM llmcost.%I', v) INTO n;
+        EXECUTE format('SELECT count(*) FROM ((TABLE llmcost.%1$I EXCEPT ALL TABLE raw_%1$s)
+                                   UNION ALL (TABLE raw_%1$s EXCEPT ALL TABLE llmcost.%1$I)) x', v) INTO d;
+        INSERT INTO view_check VALUES (v, n, d);
+    END LOOP;
+END $$;
+SELECT view, rows > 0 AS has_rows, differing FROM view_check ORDER BY view;
+
+-- and questions asked of the raw events directly
+SELECT count(*) AS days_that_differ
+  FROM llmcost.cost_trend t
+  FULL JOIN (SELECT (event_time AT TIME ZONE 'UTC')::date AS day, llmcost.usd(coalesce(sum(cost_nusd), 0)) AS cost_usd,
+                    count(*) AS calls
+               FROM llmcost.events GROUP BY 1) r USING (day)
+ WHERE t.cost_usd IS DISTINCT FROM coalesce(r.cost_usd, 0) OR t.calls IS DISTINCT FROM coalesce(r.calls, 0);
+SELECT (SELECT sum(cost_usd) FROM llmcost.top_users) = (SELECT llmcost.usd(sum(cost_nusd)) FROM llmcost.events
+         WHERE event_time >= (now() AT TIME ZONE 'UTC')::date - 29) AS top_users_total_equal,
+       (SELECT users FROM llmcost.user_cost_distribution)
+     = (SELECT count(DISTINCT user_id) FROM llmcost.events WHERE event_time >= (now() AT TIME ZONE 'UTC')::date - 29)
+       AS distribution_users_equal;
+
+-- what the dashboards say of this traffic
+SELECT feature, leak, cost_wow_pct > 25 AS cost_grew, calls_wow_pct <= 5 AS calls_flat
+  FROM llmcost.top_features WHERE day = (now() AT TIME ZONE 'UTC')::date - 1 AND feature = 'feature-0';
+SELECT max(rank) = 8 AS ranked, bool_and(share_of_day BETWEEN 0 AND 1) AS shares FROM llmcost.top_features;
+SELECT min(rank) = 1 AS has_top_user, max(cumulative_share) = 1 AS cumulative_to_one FROM llmcost.top_users;
+SELECT bool_and(hit_rate BETWEEN 0 AND 1) AS rates, sum(avoided_cost_usd) > 0 AS avoided,
+       sum(prompt_cache_savings_usd) > 0 AS prompt_cache_saved FROM llmcost.cache_savings;
+SELECT error_class, sum(calls) > 0 AS calls FROM llmcost.error_costs GROUP BY 1 ORDER BY 1;
+SELECT users > 0 AS users, p50_usd <= p90_usd AND p90_usd <= p99_usd AND p99_usd <= p999_usd AS ordered,
+       top_1pct_share <= top_10pct_share AS shares FROM llmcost.user_cost_distribution;
+
+-- the reader role reads every dashboard
+SELECT v, has_table_privilege('llmcost_reader', 'llmcost.' || v, 'SELECT') AS reader_can_read
+  FROM unnest(ARRAY['cost_trend', 'cost_trend_hourly', 'top_features', 'top_users', 'cache_savings',
+                    'error_costs', 'user_cost_distribution']) v ORDER BY v;
