@@ -11,7 +11,8 @@ SELECT count(*) AS rollup_rows_left FROM llmcost.rollup_hourly;
 -- three weeks of traffic: 8 features, 300 users (power law), errors, retries, hits
 INSERT INTO llmcost.events (event_time, request_id, user_id, feature, provider, model, input_tokens,
         cached_read_tokens, output_tokens, latency_ms, cache_status, attempt, error_class)
-SELECT now() - random() * interval '21 days', 'd' || i,
+-- (every hour of the 21 days gets the same number of calls, of one feature in turn)
+SELECT now() - (i % 504) * interval '1 hour', 'd' || i,
        'u' || floor(300 * power(random(), 3))::int, 'feature-' || (i % 8),
        CASE WHEN i % 3 = 0 THEN 'anthropic' ELSE 'openai' END,
        CASE WHEN i % 3 = 0 THEN 'claude-sonnet-4-5' WHEN i % 97 = 0 THEN 'unknown-llm' ELSE 'gpt-4o-mini' END,
