@@ -1419,7 +1419,8 @@ COMMENT ON COLUMN llmcost.cache_savings.prompt_cache_savings_usd IS 'those token
 
 CREATE VIEW llmcost.error_costs AS
 SELECT r.day, r.feature, r.error_class,
-       sum(r.calls) AS calls, llmcost.usd(sum(r.cost_nusd)) AS cost_usd,
+       CASE WHEN r.error_class IS NULL THEN sum(r.retry_calls) ELSE sum(r.calls) END AS calls,
+       llmcost.usd(CASE WHEN r.error_class IS NULL THEN sum(r.retry_cost_nusd) ELSE sum(r.cost_nusd) END) AS cost_usd,
        sum(r.retry_calls) AS retry_calls, llmcost.usd(sum(r.retry_cost_nusd)) AS retry_cost_usd
   FROM llmcost.rollup_daily_feature r
  WHERE r.error_class IS NOT NULL OR r.retry_calls > 0

@@ -40,6 +40,9 @@ INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, 
         client_cost_usd, attributes)
 SELECT * FROM llmcost_demo.generate($EVENTS, 30, now());
 ANALYZE llmcost.events;
+SELECT llmcost.refresh_rollups() \\g /dev/null
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+SELECT llmcost.schedule_jobs() \\g /dev/null
 SQL
 
 "${PSQL[@]}" -q -f test/demo/report.sql

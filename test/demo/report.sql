@@ -61,3 +61,39 @@ SELECT sum(cached_read_tokens) AS cached_read_tokens,
 
 \echo '== Waiting for a rate (llmcost.unpriced): never counted as $0 =='
 SELECT provider, model, calls, input_tokens, output_tokens FROM llmcost.unpriced;
+
+\echo
+\echo '==== The dashboards (views over the hourly rollups; pg_cron refreshes them every 5 minutes) ===='
+\echo '== llmcost.cost_trend: the last 10 days =='
+SELECT day, calls, to_char(cost_usd, 'FM$999,990.00') AS cost, to_char(cost_7d_avg_usd, 'FM$999,990.00') AS avg_7d,
+       dod_change_pct, wow_change_pct
+  FROM llmcost.cost_trend ORDER BY day DESC LIMIT 10;
+
+\echo '== llmcost.top_features: yesterday =='
+SELECT rank, feature, to_char(cost_usd, 'FM$999,990.00') AS cost, round(100 * share_of_day, 1) AS pct, calls,
+       to_char(cost_per_call_usd, 'FM$0.000000') AS per_call, cost_wow_pct, calls_wow_pct, leak
+  FROM llmcost.top_features WHERE day = (now() AT TIME ZONE 'UTC')::date - 1 ORDER BY rank LIMIT 8;
+
+\echo '== llmcost.top_users: the trailing 30 days =='
+SELECT rank, user_id, to_char(cost_usd, 'FM$999,990.00') AS cost, percentile, round(100 * share, 2) AS pct,
+       round(100 * cumulative_share, 1) AS cum_pct, calls, to_char(avg_daily_cost_7d_usd, 'FM$990.00') AS daily_7d,
+       to_char(today_cost_usd, 'FM$990.00') AS today
+  FROM llmcost.top_users ORDER BY rank LIMIT 8;
+
+\echo '== llmcost.cache_savings: yesterday =='
+SELECT feature, calls, round(100 * hit_rate, 1) AS hit_pct, to_char(avoided_cost_usd, 'FM$99,990.00') AS avoided,
+       to_char(prompt_cache_savings_usd, 'FM$99,990.00') AS prompt_cache_saved
+  FROM llmcost.cache_savings WHERE day = (now() AT TIME ZONE 'UTC')::date - 1
+ ORDER BY avoided_cost_usd + prompt_cache_savings_usd DESC LIMIT 8;
+
+\echo '== llmcost.error_costs: yesterday =='
+SELECT feature, coalesce(error_class, '(retries)') AS error_class, calls, to_char(cost_usd, 'FM$99,990.00') AS cost,
+       retry_calls, to_char(retry_cost_usd, 'FM$99,990.00') AS retry_cost
+  FROM llmcost.error_costs WHERE day = (now() AT TIME ZONE 'UTC')::date - 1 ORDER BY cost_usd DESC LIMIT 8;
+
+\echo '== llmcost.user_cost_distribution: the trailing 30 days =='
+SELECT users, to_char(p50_usd, 'FM$990.0000') AS p50, to_char(p90_usd, 'FM$990.0000') AS p90,
+       to_char(p99_usd, 'FM$99,990.00') AS p99, to_char(p999_usd, 'FM$99,990.00') AS p99_9,
+       to_char(mean_usd, 'FM$990.0000') AS mean, round(100 * top_1pct_share, 1) AS top_1pct,
+       round(100 * top_10pct_share, 1) AS top_10pct
+  FROM llmcost.user_cost_distribution;
