@@ -7,6 +7,7 @@
 #   test/bench/run.sh pricing      pricing 5M events in a scan vs sum(input_tokens)
 #   test/bench/run.sh stats        168-hour rolling mean/stddev and summaries vs built-ins
 #   test/bench/run.sh sketch       per-user percentiles vs percentile_cont and tdigest
+#   test/bench/run.sh rollups      rollup refresh vs COPY; each dashboard vs the same query on raw events
 #
 # Environment: BENCH_ROWS (1000000), BENCH_PRICING_ROWS (5000000), BENCH_REPS (5),
 # BENCH_WORK_MEM (64MB, for the window and aggregate queries, baseline and llmcost alike).
@@ -218,6 +219,42 @@ SQL
         "$hourly" "$raw99" "$rolled" "$(echo "$raw99 / $rolled" | bc -l)"
 }
 
+bench_rollups() {
+    # refresh of 1M new events against the COPY that brought them
+    local copy_s refresh_s
+    "${PSQL[@]}" -c "TRUNCATE llmcost.events; TRUNCATE llmcost.rollup_hourly, llmcost.rollup_daily_feature, llmcost.rollup_daily_user; UPDATE llmcost.rollup_state SET watermark = '-infinity'; CHECKPOINT;"
+    copy_s=$(timed "COPY llmcost.events ($COLS) FROM '$CSV' (FORMAT csv)")
+    "${PSQL[@]}" -c "UPDATE llmcost.settings SET retention_days = 3650; CHECKPOINT;"
+    refresh_s=$(timed "SELECT llmcost.refresh_rollups()")
+    printf '| refresh of %s new events vs the COPY that loaded them (s) | %.2f | %.2f | **%.2fx** (target <= 0.5x) |\n' \
+        "$ROWS" "$copy_s" "$refresh_s" "$(echo "$refresh_s / $copy_s" | bc -l)"
+
+    # dashboards on PROWS events: the view against its own definition over raw events
+    local have k=1
+    have=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.events")
+    while [ "$have" -lt "$PROWS" ]; do
+        "${PSQL[@]}" -c "INSERT INTO llmcost.events ($COLS) SELECT $(echo "$COLS" | sed "s/request_id/request_id || '-$k'/") FROM llmcost.events WHERE request_id NOT LIKE '%-%-%' LIMIT $((PROWS - have))"
+        have=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.events")
+        k=$((k + 1))
+    done
+    "${PSQL[@]}" -c "SELECT llmcost.refresh_rollups(); VACUUM ANALYZE llmcost.events, llmcost.rollup_hourly, llmcost.rollup_daily_feature, llmcost.rollup_daily_user;"
+    local raw_feature="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, feature, provider, model, error_class, cache_status, count(*) AS calls, count(*) FILTER (WHERE attempt > 1) AS retry_calls, sum(input_tokens) AS input_tokens, sum(cached_read_tokens) AS cached_read_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd, coalesce(sum(cost_nusd) FILTER (WHERE attempt > 1), 0) AS retry_cost_nusd, coalesce(sum(llmcost.event_cost_nusd(event_time, provider, model, input_tokens, cached_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, NULL, 'miss', batch, feature)) FILTER (WHERE cache_status <> 'miss'), 0) AS avoided_nusd, coalesce(sum(llmcost.event_cost_nusd(event_time, provider, model, input_tokens, 0, cache_write_tokens, output_tokens, reasoning_tokens, NULL, 'miss', batch, feature) - cost_nusd) FILTER (WHERE cache_status = 'miss' AND cached_read_tokens > 0), 0) AS prompt_cache_saved_nusd FROM llmcost.events GROUP BY 1, 2, 3, 4, 5, 6)"
+    local raw_user="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, user_id, count(*) AS calls, coalesce(sum(cost_nusd), 0) AS cost_nusd FROM llmcost.events GROUP BY 1, 2)"
+    local raw_hourly="(SELECT date_trunc('hour', event_time, 'UTC') AS hour, count(*) AS calls, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd FROM llmcost.events GROUP BY 1)"
+    local v def raw ours base
+    for v in cost_trend top_features top_users cache_savings error_costs user_cost_distribution; do
+        def=$("${PSQL[@]}" -At -c "SELECT pg_get_viewdef('llmcost.$v'::regclass)" | tr '\n' ' ' | sed 's/;[[:space:]]*$//')
+        raw=${def//llmcost.rollup_daily_feature/$raw_feature}
+        raw=${raw//llmcost.rollup_daily_user/$raw_user}
+        raw=${raw//llmcost.rollup_hourly/$raw_hourly}
+        ours=$(server_ms "SELECT count(*) FROM llmcost.$v")
+        base=$(server_ms "SELECT count(*) FROM ($raw) x")
+        printf '| dashboard llmcost.%s over %s events: the view vs its query on raw events (ms) | %.0f | %.1f | **%.0fx faster** (target >= 50x) |\n' \
+            "$v" "$have" "$base" "$ours" "$(echo "$base / $ours" | bc -l)"
+    done
+    "${PSQL[@]}" -c "UPDATE llmcost.settings SET retention_days = 90"
+}
+
 setup_db
 {
     echo "| benchmark | baseline | llmcost | ratio |"
@@ -227,7 +264,8 @@ setup_db
         pricing) bench_pricing ;;
         stats) bench_stats ;;
         sketch) bench_sketch ;;
-        all) bench_ingest; bench_pricing; bench_stats; bench_sketch ;;
+        rollups) bench_rollups ;;
+        all) bench_ingest; bench_pricing; bench_stats; bench_sketch; bench_rollups ;;
     esac
 } | tee "$DIR/results.md"
 echo "(baselines: COPY of the same rows, with llmcost's cost and rate precomputed, into plain tables with the same columns and indexes; sum(input_tokens) over the same rows for pricing)"
