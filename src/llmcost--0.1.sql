@@ -1079,10 +1079,12 @@ CREATE TABLE llmcost.rollup_hourly (
     prompt_cache_saved_nusd bigint NOT NULL,
     cost_stats llmcost.stats,
     latency_stats llmcost.stats,
-    cost_sketch llmcost.sketch,
-    CONSTRAINT rollup_hourly_key UNIQUE NULLS NOT DISTINCT
-        (hour, feature, user_id, provider, model, error_class, cache_status)
+    cost_sketch llmcost.sketch
 );
+-- One row per key and hour by construction: refresh_rollups(), the only
+-- writer, replaces whole hours under its lock.  A unique index over the
+-- seven key columns would cost more than the aggregation it guards.
+CREATE INDEX rollup_hourly_hour ON llmcost.rollup_hourly (hour);
 COMMENT ON TABLE llmcost.rollup_hourly IS
     'hourly rollup of llmcost.events by feature, user, provider, model, error class and cache status; kept up to date by llmcost.refresh_rollups()';
 COMMENT ON COLUMN llmcost.rollup_hourly.hour IS 'the hour (UTC) of event_time';
