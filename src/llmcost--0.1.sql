@@ -1179,6 +1179,12 @@ CREATE FUNCTION llmcost.refresh_rollups(recompute_from timestamptz DEFAULT NULL,
                                         OUT hours_refreshed bigint, OUT watermark timestamptz)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    -- one pass, in memory: the groups are nearly as many as the events, so
+    -- partial (parallel) aggregation only adds a merge, and JIT compiles for
+    -- longer than it saves
+    SET jit = off
+    SET max_parallel_workers_per_gather = 0
+    SET work_mem = '256MB'
 AS $$
 DECLARE
     since timestamptz;

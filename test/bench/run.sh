@@ -50,11 +50,13 @@ SELECT llmcost.create_partitions('2026-10-01', '2026-11-02') \g /dev/null
 CREATE TABLE bench_plain (LIKE llmcost.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE bench_plain ADD UNIQUE (event_time, request_id);
 CREATE INDEX ON bench_plain (provider, model, event_time) WHERE cost_nusd IS NULL;
+CREATE INDEX ON bench_plain USING brin (ingested_at) WITH (pages_per_range = 32, autosummarize = on);
 -- a second baseline with llmcost's daily partitions: isolates the per-row work of pricing
 CREATE TABLE bench_plain_part (LIKE bench_plain INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
     PARTITION BY RANGE (event_time);
 ALTER TABLE bench_plain_part ADD UNIQUE (event_time, request_id);
 CREATE INDEX ON bench_plain_part (provider, model, event_time) WHERE cost_nusd IS NULL;
+CREATE INDEX ON bench_plain_part USING brin (ingested_at) WITH (pages_per_range = 32, autosummarize = on);
 CREATE TABLE bench_plain_part_default PARTITION OF bench_plain_part DEFAULT;
 SELECT format('CREATE TABLE bench_plain_part_%s PARTITION OF bench_plain_part FOR VALUES FROM (%L) TO (%L)',
               to_char(d, 'YYYYMMDD'), d, d + interval '1 day')
