@@ -241,12 +241,18 @@ bench_rollups() {
     done
     "${PSQL[@]}" -c "SELECT llmcost.refresh_rollups()" -c "VACUUM ANALYZE llmcost.events, llmcost.rollup_hourly, llmcost.rollup_daily_feature, llmcost.rollup_daily_user"
     local raw_feature="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, feature, provider, model, error_class, cache_status, count(*) AS calls, count(*) FILTER (WHERE attempt > 1) AS retry_calls, sum(input_tokens) AS input_tokens, sum(cached_read_tokens) AS cached_read_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd, coalesce(sum(cost_nusd) FILTER (WHERE attempt > 1), 0) AS retry_cost_nusd, coalesce(sum(llmcost.event_cost_nusd(event_time, provider, model, input_tokens, cached_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, NULL, 'miss', batch, feature)) FILTER (WHERE cache_status <> 'miss'), 0) AS avoided_nusd, coalesce(sum(llmcost.event_cost_nusd(event_time, provider, model, input_tokens, 0, cache_write_tokens, output_tokens, reasoning_tokens, NULL, 'miss', batch, feature) - cost_nusd) FILTER (WHERE cache_status = 'miss' AND cached_read_tokens > 0), 0) AS prompt_cache_saved_nusd FROM llmcost.events GROUP BY 1, 2, 3, 4, 5, 6)"
+    # the lean raw subquery for the views that do not need avoided and prompt-cache costs
+    local raw_feature_lean="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, feature, provider, model, error_class, cache_status, count(*) AS calls, count(*) FILTER (WHERE attempt > 1) AS retry_calls, sum(input_tokens) AS input_tokens, sum(cached_read_tokens) AS cached_read_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd, coalesce(sum(cost_nusd) FILTER (WHERE attempt > 1), 0) AS retry_cost_nusd FROM llmcost.events GROUP BY 1, 2, 3, 4, 5, 6)"
     local raw_user="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, user_id, count(*) AS calls, coalesce(sum(cost_nusd), 0) AS cost_nusd FROM llmcost.events GROUP BY 1, 2)"
     local raw_hourly="(SELECT date_trunc('hour', event_time, 'UTC') AS hour, count(*) AS calls, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd FROM llmcost.events GROUP BY 1)"
     local v def raw ours base
-    for v in cost_trend top_features top_users cache_savings error_costs user_cost_distribution; do
+    for v in cost_trend cost_trend_hourly top_features top_users cache_savings error_costs user_cost_distribution; do
         def=$("${PSQL[@]}" -At -c "SELECT pg_get_viewdef('llmcost.$v'::regclass)" | tr '\n' ' ' | sed 's/;[[:space:]]*$//')
-        raw=${def//llmcost.rollup_daily_feature/$raw_feature}
+        if [ "$v" = cache_savings ]; then
+            raw=${def//llmcost.rollup_daily_feature/$raw_feature}
+        else
+            raw=${def//llmcost.rollup_daily_feature/$raw_feature_lean}
+        fi
         raw=${raw//llmcost.rollup_daily_user/$raw_user}
         raw=${raw//llmcost.rollup_hourly/$raw_hourly}
         ours=$(server_ms "SELECT count(*) FROM llmcost.$v")
