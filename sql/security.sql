@@ -84,6 +84,22 @@ SELECT count(*) FROM llmcost.unpriced;
 SELECT count(*) FROM llmcost.current_rates;
 SELECT llmcost.price('openai', 'gpt-4o', '2026-02-01', 1000, 100), llmcost.inclusive_input_tokens(1, 2, 3),
        llmcost.usd(1234567890), llmcost.partition_name('2026-02-01');
+UPDATE llmcost.settings SET retention_days = 3650;  -- keep this test's old events
+SELECT hours_refreshed >= 0 AS refreshed FROM llmcost.refresh_rollups();
+SELECT ran FROM llmcost.run_maintenance();
+SELECT dropped >= 0 AS retention_ran FROM llmcost.drop_expired_partitions();
+SELECT count(*) >= 0 FROM llmcost.cost_trend;
+SELECT count(*) >= 0 FROM llmcost.cost_trend_hourly;
+SELECT count(*) >= 0 FROM llmcost.top_features;
+SELECT count(*) >= 0 FROM llmcost.top_users;
+SELECT count(*) >= 0 FROM llmcost.cache_savings;
+SELECT count(*) >= 0 FROM llmcost.error_costs;
+SELECT users >= 0 FROM llmcost.user_cost_distribution;
+CREATE TEMP TABLE staging_h (event_time timestamptz, request_id text, feature text, provider text, model text);
+INSERT INTO staging_h VALUES ('2026-02-01 11:00+00', 'h6', 'f', 'openai', 'gpt-4o'), ('2026-02-01 11:00+00', 'h7', '', 'openai', 'gpt-4o');
+SELECT * FROM llmcost.ingest('staging_h');
+SELECT llmcost.stats_mean(llmcost.stats_agg(cost_nusd)), llmcost.sketch_quantile(llmcost.sketch_agg(cost_nusd), 0.5)
+  FROM llmcost.events;
 SELECT pg_catalog.count(*) AS trojan_calls_at_run_time FROM public.trojan_calls;
 -- and the costs are right
 SELECT request_id, cost_nusd FROM llmcost.events ORDER BY request_id;
