@@ -21,8 +21,11 @@ PROWS=${BENCH_PRICING_ROWS:-5000000}
 REPS=${BENCH_REPS:-5}
 WORK_MEM=${BENCH_WORK_MEM:-64MB}
 WHAT=${1:-all}
-CSV="$DIR/events.csv"
-PRICED_CSV="$DIR/events_priced.csv"
+# the generated traffic ends at the start of today (UTC), so that the
+# trailing-30-day dashboards see a full month of it
+END_DAY=$(date -u +%Y-%m-%d)
+CSV="$DIR/events-$END_DAY.csv"
+PRICED_CSV="$DIR/events-priced-$END_DAY.csv"
 PSQL=(runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h "$DIR" -p "$PORT" -d llmcost -X -q -v ON_ERROR_STOP=1)
 
 bash test/setup.sh >/dev/null
@@ -44,7 +47,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS llmcost CASCADE;
 DROP TABLE IF EXISTS bench_plain, bench_plain_part;
 CREATE EXTENSION llmcost CASCADE;
-SELECT llmcost.create_partitions('2026-10-01', '2026-11-02') \g /dev/null
+SELECT llmcost.create_partitions('$END_DAY'::timestamptz - interval '31 days', '$END_DAY'::timestamptz + interval '1 day') \g /dev/null
 \i test/demo/generator.sql
 -- the baseline: the same columns (cost_nusd and rate_id as plain columns), the same indexes
 CREATE TABLE bench_plain (LIKE llmcost.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
@@ -60,11 +63,11 @@ CREATE INDEX ON bench_plain_part USING brin (ingested_at) WITH (pages_per_range 
 CREATE TABLE bench_plain_part_default PARTITION OF bench_plain_part DEFAULT;
 SELECT format('CREATE TABLE bench_plain_part_%s PARTITION OF bench_plain_part FOR VALUES FROM (%L) TO (%L)',
               to_char(d, 'YYYYMMDD'), d, d + interval '1 day')
-  FROM generate_series('2026-10-01 00:00+00'::timestamptz, '2026-11-02 00:00+00', '1 day') d \gexec
+  FROM generate_series('$END_DAY 00:00+00'::timestamptz - interval '31 days', '$END_DAY 00:00+00'::timestamptz + interval '1 day', '1 day') d \gexec
 SQL
     if [ ! -s "$CSV" ] || [ "$(wc -l < "$CSV")" -ne "$ROWS" ]; then
         echo "generating $ROWS events into $CSV ..." >&2
-        "${PSQL[@]}" -c "COPY (SELECT * FROM llmcost_demo.generate($ROWS, 30, '2026-11-01 00:00+00') ORDER BY event_time) TO '$CSV' (FORMAT csv)"
+        "${PSQL[@]}" -c "COPY (SELECT * FROM llmcost_demo.generate($ROWS, 30, '$END_DAY 00:00+00') ORDER BY event_time) TO '$CSV' (FORMAT csv)"
     fi
 }
 
