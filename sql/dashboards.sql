@@ -47,7 +47,7 @@ SELECT (e.event_time AT TIME ZONE 'UTC')::date AS day, e.feature, e.provider, e.
   FROM llmcost.events e GROUP BY 1, 2, 3, 4, 5, 6;
 CREATE TEMP TABLE raw_daily_user AS
 SELECT (e.event_time AT TIME ZONE 'UTC')::date AS day, e.user_id, count(*) AS calls,
-       coalesce(sum(e.cost_nusd), 0) AS cost_nusd, llmcost.sketch_agg(e.cost_nusd) AS cost_sketch
+       coalesce(sum(e.cost_nusd), 0) AS cost_nusd
   FROM llmcost.events e GROUP BY 1, 2;
 CREATE TEMP TABLE raw_hourly AS
 SELECT date_trunc('hour', e.event_time, 'UTC') AS hour, count(*) AS calls,

@@ -1164,15 +1164,15 @@ CREATE TABLE llmcost.rollup_daily_user (
     user_id text,
     calls bigint NOT NULL,
     cost_nusd bigint NOT NULL,
-    cost_sketch llmcost.sketch,
     CONSTRAINT rollup_daily_user_key UNIQUE NULLS NOT DISTINCT (day, user_id)
 );
+-- Narrow on purpose: the per-user dashboards scan 30 days of it.  Per-user
+-- cost sketches stay in rollup_hourly.
 COMMENT ON TABLE llmcost.rollup_daily_user IS 'daily (UTC) rollup by user, from llmcost.rollup_hourly';
 COMMENT ON COLUMN llmcost.rollup_daily_user.day IS 'the UTC day';
 COMMENT ON COLUMN llmcost.rollup_daily_user.user_id IS 'user (NULL: calls for no user)';
 COMMENT ON COLUMN llmcost.rollup_daily_user.calls IS 'calls';
 COMMENT ON COLUMN llmcost.rollup_daily_user.cost_nusd IS 'exact cost, nano-USD';
-COMMENT ON COLUMN llmcost.rollup_daily_user.cost_sketch IS 'quantile sketch of the cost per call';
 
 CREATE FUNCTION llmcost.refresh_rollups(recompute_from timestamptz DEFAULT NULL,
                                         recompute_to timestamptz DEFAULT NULL,
@@ -1271,8 +1271,7 @@ BEGIN
          GROUP BY 1, 2, 3, 4, 5, 6;
         DELETE FROM llmcost.rollup_daily_user r USING llmcost_touched_days d WHERE r.day = d.day;
         INSERT INTO llmcost.rollup_daily_user
-        SELECT (r.hour AT TIME ZONE 'UTC')::date, r.user_id, sum(r.calls), sum(r.cost_nusd),
-               llmcost.sketch_rollup(r.cost_sketch)
+        SELECT (r.hour AT TIME ZONE 'UTC')::date, r.user_id, sum(r.calls), sum(r.cost_nusd)
           FROM llmcost.rollup_hourly r
          WHERE r.hour >= date_trunc('day', lo, 'UTC') AND r.hour < hi + interval '1 day'
            AND (r.hour AT TIME ZONE 'UTC')::date IN (SELECT d.day FROM llmcost_touched_days d)
