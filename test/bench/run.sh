@@ -104,16 +104,23 @@ bench_ingest() {
         "$ROWS" "$(echo "$ROWS / $mq" | bc -l)" "$(echo "$ROWS / $mo" | bc -l)" "$(echo "$mq / $mo" | bc -l)"
 }
 
-bench_pricing() {
-    # grow llmcost.events to PROWS rows by copies of the loaded day with new request ids
-    "${PSQL[@]}" -c "TRUNCATE llmcost.events; COPY llmcost.events ($COLS) FROM '$CSV' (FORMAT csv);"
+# Grows llmcost.events to PROWS rows with copies of the loaded events under
+# new request ids; prints the final count.
+grow_events() {
     local have k=1
     have=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.events")
     while [ "$have" -lt "$PROWS" ]; do
-        "${PSQL[@]}" -c "INSERT INTO llmcost.events ($COLS) SELECT $(echo "$COLS" | sed "s/request_id/request_id || '-$k'/") FROM llmcost.events WHERE request_id NOT LIKE '%-%-%' LIMIT $((PROWS - have))"
+        "${PSQL[@]}" -c "INSERT INTO llmcost.events ($COLS) SELECT $(echo "$COLS" | sed "s/request_id/request_id || '-$k'/") FROM llmcost.events WHERE request_id NOT LIKE '%-%-%' LIMIT $((PROWS - have))" >&2
         have=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.events")
         k=$((k + 1))
     done
+    echo "$have"
+}
+
+bench_pricing() {
+    "${PSQL[@]}" -c "TRUNCATE llmcost.events; COPY llmcost.events ($COLS) FROM '$CSV' (FORMAT csv);"
+    local have
+    have=$(grow_events)
     "${PSQL[@]}" -c "VACUUM ANALYZE llmcost.events"
     local base=() ours=() t
     local q_base="SELECT sum(input_tokens) FROM llmcost.events"
@@ -235,13 +242,8 @@ bench_rollups() {
         "$ROWS" "$copy_s" "$refresh_s" "$(echo "$refresh_s / $copy_s" | bc -l)"
 
     # dashboards on PROWS events: the view against its own definition over raw events
-    local have k=1
-    have=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.events")
-    while [ "$have" -lt "$PROWS" ]; do
-        "${PSQL[@]}" -c "INSERT INTO llmcost.events ($COLS) SELECT $(echo "$COLS" | sed "s/request_id/request_id || '-$k'/") FROM llmcost.events WHERE request_id NOT LIKE '%-%-%' LIMIT $((PROWS - have))"
-        have=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.events")
-        k=$((k + 1))
-    done
+    local have
+    have=$(grow_events)
     "${PSQL[@]}" -c "SELECT llmcost.refresh_rollups()" -c "VACUUM ANALYZE llmcost.events, llmcost.rollup_hourly, llmcost.rollup_daily_feature, llmcost.rollup_daily_user"
     local raw_feature="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, feature, provider, model, error_class, cache_status, count(*) AS calls, count(*) FILTER (WHERE attempt > 1) AS retry_calls, sum(input_tokens) AS input_tokens, sum(cached_read_tokens) AS cached_read_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd, coalesce(sum(cost_nusd) FILTER (WHERE attempt > 1), 0) AS retry_cost_nusd, coalesce(sum(llmcost.event_cost_nusd(event_time, provider, model, input_tokens, cached_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, NULL, 'miss', batch, feature)) FILTER (WHERE cache_status <> 'miss'), 0) AS avoided_nusd, coalesce(sum(llmcost.event_cost_nusd(event_time, provider, model, input_tokens, 0, cache_write_tokens, output_tokens, reasoning_tokens, NULL, 'miss', batch, feature) - cost_nusd) FILTER (WHERE cache_status = 'miss' AND cached_read_tokens > 0), 0) AS prompt_cache_saved_nusd FROM llmcost.events GROUP BY 1, 2, 3, 4, 5, 6)"
     # the lean raw subquery for the views that do not need avoided and prompt-cache costs
