@@ -28,6 +28,9 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
+# PGXS tracks no header dependencies: every object depends on every header
+$(OBJS): $(wildcard src/*.h)
+
 .PHONY: demo demo-stop test deps bench
 
 deps:

@@ -49,3 +49,16 @@ SELECT p.oid::regprocedure AS aggregate, p.pronargs AS args, a.aggcombinefn <> 0
   FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
  WHERE p.pronamespace = 'llmcost'::regnamespace
  ORDER BY 1;
+
+-- support functions refuse to run outside an aggregate (they modify their state in place)
+SELECT llmcost.stats_accum_nusd(NULL, 1);
+SELECT llmcost.sketch_combine(NULL, NULL);
+
+-- pg_dump keeps the operator's data: the tables registered as configuration,
+-- with the default rate card (restored by CREATE EXTENSION) left out
+SELECT c.relname, coalesce(x.cond, '') AS dump_condition
+  FROM pg_extension e,
+       unnest(e.extconfig, e.extcondition) AS x(oid, cond)
+  JOIN pg_class c ON c.oid = x.oid
+ WHERE e.extname = 'llmcost'
+ ORDER BY 1;

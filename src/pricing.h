@@ -18,8 +18,6 @@
 
 #include "rates.h"
 
-#define NANOUSD_PER_USD		INT64CONST(1000000000)
-
 typedef struct EventTokens
 {
 	int32		input;			/* all prompt tokens, cached ones included */

@@ -309,7 +309,10 @@ RebuildRateCache(void)
 	RatesRelid = get_relname_relid("rates", nsp);
 	AliasesRelid = get_relname_relid("model_aliases", nsp);
 	if (!OidIsValid(RatesRelid) || !OidIsValid(AliasesRelid))
-		elog(ERROR, "llmcost: tables llmcost.rates and llmcost.model_aliases are missing");
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("llmcost cannot price events: table llmcost.rates or llmcost.model_aliases is missing"),
+				 errhint("Reinstall the extension: DROP EXTENSION llmcost CASCADE; CREATE EXTENSION llmcost.")));
 
 	/* Mark valid before reading: an invalidation during the read wins. */
 	RateCacheValid = true;

@@ -51,8 +51,11 @@ CheckAggregateContext(FunctionCallInfo fcinfo, const char *fn)
 {
 	int			context = AggCheckCallContext(fcinfo, NULL);
 
+	/* reachable by calling the support function directly from SQL */
 	if (!context)
-		elog(ERROR, "%s called in non-aggregate context", fn);
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s can only be called as part of an aggregate", fn)));
 	return context;
 }
 
