@@ -13,11 +13,11 @@ OBJS = src/llmcost.o src/money.o src/rates.o src/pricing.o src/stats.o src/sketc
 DATA = src/llmcost--$(EXTVERSION).sql
 
 # pg_regress tests, in order: install first, the hijack test last.
-REGRESS = install events pricing peers rates loaders reprice partitions roles stats sketch fuzz rollups dashboards maintenance security
+REGRESS = install events pricing peers rates loaders reprice partitions roles stats sketch fuzz rollups dashboards maintenance alerts security
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # isolation specs in test/specs
-ISOLATION = rate_cache rollup_refresh
+ISOLATION = rate_cache rollup_refresh alerts
 ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso
 
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers

@@ -38,9 +38,9 @@ SELECT count(*) >= 8 AS partitions_ahead FROM pg_inherits i JOIN pg_class c ON c
 \set VERBOSITY default
 SELECT * FROM llmcost.schedule_jobs();
 CREATE EXTENSION pg_cron;
-SELECT job_name, schedule FROM llmcost.schedule_jobs('* * * * *');
--- idempotent: scheduling again updates the same job
-SELECT job_name, schedule FROM llmcost.schedule_jobs('* * * * *');
+SELECT job_name, schedule FROM llmcost.schedule_jobs('* * * * *', '* * * * *');
+-- idempotent: scheduling again updates the same jobs
+SELECT job_name, schedule FROM llmcost.schedule_jobs('* * * * *', '* * * * *');
 SELECT jobname, schedule, command FROM cron.job ORDER BY jobid;
 
 -- the job runs for real: wait for pg_cron's next minute (at most 150 s)
@@ -48,13 +48,15 @@ UPDATE llmcost.rollup_state SET refreshed_at = NULL;
 DO $$
 BEGIN
     FOR i IN 1 .. 150 LOOP
-        EXIT WHEN EXISTS (SELECT FROM cron.job_run_details d JOIN cron.job j USING (jobid)
-                           WHERE j.jobname = 'llmcost-maintenance' AND d.status IN ('succeeded', 'failed'));
+        EXIT WHEN (SELECT count(DISTINCT j.jobname) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+                    WHERE d.status IN ('succeeded', 'failed')) = 2;
         PERFORM pg_sleep(1);
     END LOOP;
 END $$;
-SELECT d.status, d.return_message FROM cron.job_run_details d JOIN cron.job j USING (jobid)
- WHERE j.jobname = 'llmcost-maintenance' ORDER BY d.runid LIMIT 1;
+SELECT DISTINCT ON (j.jobname) j.jobname, d.status, d.return_message
+  FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+ WHERE d.status IN ('succeeded', 'failed') ORDER BY j.jobname, d.runid;
 SELECT refreshed_at IS NOT NULL AS refreshed_by_cron FROM llmcost.rollup_state;
 SELECT cron.unschedule('llmcost-maintenance');
+SELECT cron.unschedule('llmcost-anomalies');
 DROP EXTENSION pg_cron;

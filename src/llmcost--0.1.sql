@@ -1033,7 +1033,37 @@ CREATE TABLE llmcost.settings (
         CONSTRAINT settings_rollup_retention_days CHECK (rollup_retention_days OPERATOR(pg_catalog.>=) 1),
     partitions_ahead_days integer NOT NULL DEFAULT 7
         CONSTRAINT settings_partitions_ahead_days CHECK (partitions_ahead_days OPERATOR(pg_catalog.>=) 1
-                                                        AND partitions_ahead_days OPERATOR(pg_catalog.<=) 366)
+                                                        AND partitions_ahead_days OPERATOR(pg_catalog.<=) 366),
+    -- anomaly rules (see llmcost.check_anomalies())
+    band_k double precision NOT NULL DEFAULT 3
+        CONSTRAINT settings_band_k CHECK (band_k OPERATOR(pg_catalog.>) 0),
+    band_window_hours integer NOT NULL DEFAULT 168
+        CONSTRAINT settings_band_window_hours CHECK (band_window_hours OPERATOR(pg_catalog.>=) 24
+                                                    AND band_window_hours OPERATOR(pg_catalog.<=) 2160),
+    band_min_history_hours integer NOT NULL DEFAULT 72
+        CONSTRAINT settings_band_min_history_hours CHECK (band_min_history_hours OPERATOR(pg_catalog.>=) 0),
+    band_min_excess_usd numeric NOT NULL DEFAULT 0.25
+        CONSTRAINT settings_band_min_excess_usd CHECK (band_min_excess_usd OPERATOR(pg_catalog.>=) 0),
+    runaway_factor double precision NOT NULL DEFAULT 10
+        CONSTRAINT settings_runaway_factor CHECK (runaway_factor OPERATOR(pg_catalog.>) 1),
+    runaway_window_hours integer NOT NULL DEFAULT 24
+        CONSTRAINT settings_runaway_window_hours CHECK (runaway_window_hours OPERATOR(pg_catalog.>=) 1
+                                                       AND runaway_window_hours OPERATOR(pg_catalog.<=) 168),
+    runaway_baseline_days integer NOT NULL DEFAULT 7
+        CONSTRAINT settings_runaway_baseline_days CHECK (runaway_baseline_days OPERATOR(pg_catalog.>=) 1
+                                                        AND runaway_baseline_days OPERATOR(pg_catalog.<=) 90),
+    runaway_floor_usd numeric NOT NULL DEFAULT 1
+        CONSTRAINT settings_runaway_floor_usd CHECK (runaway_floor_usd OPERATOR(pg_catalog.>=) 0),
+    leak_factor double precision NOT NULL DEFAULT 1.5
+        CONSTRAINT settings_leak_factor CHECK (leak_factor OPERATOR(pg_catalog.>) 1),
+    leak_max_call_growth double precision NOT NULL DEFAULT 0.2
+        CONSTRAINT settings_leak_max_call_growth CHECK (leak_max_call_growth OPERATOR(pg_catalog.>=) 0),
+    leak_min_calls integer NOT NULL DEFAULT 10
+        CONSTRAINT settings_leak_min_calls CHECK (leak_min_calls OPERATOR(pg_catalog.>=) 2),
+    latency_cost_k double precision NOT NULL DEFAULT 3
+        CONSTRAINT settings_latency_cost_k CHECK (latency_cost_k OPERATOR(pg_catalog.>) 0),
+    latency_cost_min_calls integer NOT NULL DEFAULT 20
+        CONSTRAINT settings_latency_cost_min_calls CHECK (latency_cost_min_calls OPERATOR(pg_catalog.>=) 2)
 );
 INSERT INTO llmcost.settings DEFAULT VALUES;
 COMMENT ON TABLE llmcost.settings IS 'llmcost''s settings for this database (one row; UPDATE it)';
@@ -1041,6 +1071,19 @@ COMMENT ON COLUMN llmcost.settings.singleton IS 'always true: the table has one 
 COMMENT ON COLUMN llmcost.settings.retention_days IS 'days of raw events kept; older daily partitions are dropped by run_maintenance()';
 COMMENT ON COLUMN llmcost.settings.rollup_retention_days IS 'days of hourly rollups kept';
 COMMENT ON COLUMN llmcost.settings.partitions_ahead_days IS 'days of event partitions created ahead of time';
+COMMENT ON COLUMN llmcost.settings.band_k IS 'rule feature_band: alert when an hour''s cost exceeds the trailing mean + band_k standard deviations';
+COMMENT ON COLUMN llmcost.settings.band_window_hours IS 'rules feature_band, feature_leak and latency_cost: hours of the trailing window (hours without calls count as zero cost)';
+COMMENT ON COLUMN llmcost.settings.band_min_history_hours IS 'a feature is judged only once it had calls this many hours before the hour checked';
+COMMENT ON COLUMN llmcost.settings.band_min_excess_usd IS 'rules feature_band and feature_leak: the hour must cost at least this many USD more than usual';
+COMMENT ON COLUMN llmcost.settings.runaway_factor IS 'rule user_runaway: alert when a user''s cost over the window exceeds this multiple of their average daily cost';
+COMMENT ON COLUMN llmcost.settings.runaway_window_hours IS 'rule user_runaway: hours of the window checked (the baseline is scaled to it)';
+COMMENT ON COLUMN llmcost.settings.runaway_baseline_days IS 'rule user_runaway: UTC days before the window that make the average daily cost';
+COMMENT ON COLUMN llmcost.settings.runaway_floor_usd IS 'rule user_runaway: a window costing less than this is never an alert';
+COMMENT ON COLUMN llmcost.settings.leak_factor IS 'rule feature_leak: alert when an hour''s cost per call is this multiple of the trailing window''s';
+COMMENT ON COLUMN llmcost.settings.leak_max_call_growth IS 'rule feature_leak: while the hour''s calls exceed the usual hourly calls by at most this fraction';
+COMMENT ON COLUMN llmcost.settings.leak_min_calls IS 'rule feature_leak: hours with fewer priced calls are not judged';
+COMMENT ON COLUMN llmcost.settings.latency_cost_k IS 'rule latency_cost: alert when the logarithm of an hour''s mean latency x mean cost per call exceeds its trailing mean + k standard deviations';
+COMMENT ON COLUMN llmcost.settings.latency_cost_min_calls IS 'rule latency_cost: hours with fewer priced calls are neither judged nor part of the band';
 
 -- Where the last refresh stopped: rows whose ingested_at is at or after it
 -- may not have been folded in yet.
@@ -1174,6 +1217,36 @@ COMMENT ON COLUMN llmcost.rollup_daily_user.user_id IS 'user (NULL: calls for no
 COMMENT ON COLUMN llmcost.rollup_daily_user.calls IS 'calls';
 COMMENT ON COLUMN llmcost.rollup_daily_user.cost_nusd IS 'exact cost, nano-USD';
 
+-- Per feature and hour: the anomaly rules read 168 of its rows per feature,
+-- whatever the number of users and models.
+CREATE TABLE llmcost.rollup_hourly_feature (
+    hour timestamptz NOT NULL,
+    feature text NOT NULL,
+    calls bigint NOT NULL,
+    error_calls bigint NOT NULL,
+    retry_calls bigint NOT NULL,
+    input_tokens bigint NOT NULL,
+    output_tokens bigint NOT NULL,
+    cost_nusd bigint NOT NULL,
+    retry_cost_nusd bigint NOT NULL,
+    cost_stats llmcost.stats,
+    latency_stats llmcost.stats,
+    CONSTRAINT rollup_hourly_feature_key PRIMARY KEY (feature, hour)
+);
+CREATE INDEX rollup_hourly_feature_hour ON llmcost.rollup_hourly_feature (hour);
+COMMENT ON TABLE llmcost.rollup_hourly_feature IS 'hourly rollup by feature, from llmcost.rollup_hourly: what the anomaly rules read';
+COMMENT ON COLUMN llmcost.rollup_hourly_feature.hour IS 'the hour (UTC)';
+COMMENT ON COLUMN llmcost.rollup_hourly_feature.feature IS 'feature';
+COMMENT ON COLUMN llmcost.rollup_hourly_feature.calls IS 'calls';
+COMMENT ON COLUMN llmcost.rollup_hourly_feature.error_calls IS 'failed calls (error_class set)';
+COMMENT ON COLUMN llmcost.rollup_hourly_feature.retry_calls IS 'retries and fallbacks (attempt > 1)';
+COMMENT ON COLUMN llmcost.rollup_hourly_feature.input_tokens IS 'input tokens';
+COMMENT ON COLUMN llmcost.rollup_hourly_feature.output_tokens IS 'output tokens';
+COMMENT ON COLUMN llmcost.rollup_hourly_feature.cost_nusd IS 'exact cost, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_hourly_feature.retry_cost_nusd IS 'cost of retries and fallbacks, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_hourly_feature.cost_stats IS 'statistics summary of the cost per priced call';
+COMMENT ON COLUMN llmcost.rollup_hourly_feature.latency_stats IS 'statistics summary of the latency per call';
+
 CREATE FUNCTION llmcost.refresh_rollups(recompute_from timestamptz DEFAULT NULL,
                                         recompute_to timestamptz DEFAULT NULL,
                                         OUT hours_refreshed bigint, OUT watermark timestamptz)
@@ -1277,6 +1350,16 @@ BEGIN
            AND (r.hour AT TIME ZONE 'UTC')::date IN (SELECT d.day FROM llmcost_touched_days d)
          GROUP BY 1, 2;
         DROP TABLE llmcost_touched_days;
+        DELETE FROM llmcost.rollup_hourly_feature r USING llmcost_touched t WHERE r.hour = t.hour;
+        INSERT INTO llmcost.rollup_hourly_feature
+        SELECT r.hour, r.feature, sum(r.calls),
+               coalesce(sum(r.calls) FILTER (WHERE r.error_class IS NOT NULL), 0),
+               sum(r.retry_calls), sum(r.input_tokens), sum(r.output_tokens), sum(r.cost_nusd),
+               sum(r.retry_cost_nusd), llmcost.stats_rollup(r.cost_stats),
+               llmcost.stats_rollup(r.latency_stats)
+          FROM llmcost.rollup_hourly r
+         WHERE r.hour >= lo AND r.hour < hi AND r.hour IN (SELECT t.hour FROM llmcost_touched t)
+         GROUP BY r.hour, r.feature;
     END IF;
     DROP TABLE llmcost_touched;
 
@@ -1470,6 +1553,537 @@ COMMENT ON COLUMN llmcost.user_cost_distribution.top_1pct_share IS 'share of cos
 COMMENT ON COLUMN llmcost.user_cost_distribution.top_10pct_share IS 'share of cost carried by the most expensive 10% of users';
 
 --------------------------------------------------------------------------
+-- Anomaly rules and alerts
+--------------------------------------------------------------------------
+
+-- Money for people: thousands separators, cents above a dollar, four
+-- decimals below (a call often costs a fraction of a cent).
+CREATE FUNCTION llmcost.format_usd(usd numeric) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN usd OPERATOR(pg_catalog.<) 0 THEN '-' ELSE '' END
+    OPERATOR(pg_catalog.||) '$'
+    OPERATOR(pg_catalog.||) pg_catalog.to_char(pg_catalog.abs(usd),
+        CASE WHEN pg_catalog.abs(usd) OPERATOR(pg_catalog.>=) 1 THEN 'FM999,999,999,999,990.00' ELSE 'FM0.0000' END);
+COMMENT ON FUNCTION llmcost.format_usd(numeric) IS 'USD as people read it: $1,234.57, $0.0123';
+
+-- Per-feature exceptions to the settings: NULL columns take the setting.
+CREATE TABLE llmcost.feature_alert_settings (
+    feature text PRIMARY KEY,
+    enabled boolean NOT NULL DEFAULT true,
+    band_k double precision CONSTRAINT feature_alert_settings_band_k CHECK (band_k OPERATOR(pg_catalog.>) 0),
+    band_min_excess_usd numeric
+        CONSTRAINT feature_alert_settings_band_min_excess CHECK (band_min_excess_usd OPERATOR(pg_catalog.>=) 0),
+    band_min_history_hours integer
+        CONSTRAINT feature_alert_settings_min_history CHECK (band_min_history_hours OPERATOR(pg_catalog.>=) 0),
+    leak_factor double precision
+        CONSTRAINT feature_alert_settings_leak_factor CHECK (leak_factor OPERATOR(pg_catalog.>) 1)
+);
+COMMENT ON TABLE llmcost.feature_alert_settings IS 'per-feature exceptions to the anomaly settings of llmcost.settings (NULL: the setting applies)';
+COMMENT ON COLUMN llmcost.feature_alert_settings.feature IS 'feature';
+COMMENT ON COLUMN llmcost.feature_alert_settings.enabled IS 'false: the feature rules never alert on this feature';
+COMMENT ON COLUMN llmcost.feature_alert_settings.band_k IS 'overrides settings.band_k (feature_band and feature_leak)';
+COMMENT ON COLUMN llmcost.feature_alert_settings.band_min_excess_usd IS 'overrides settings.band_min_excess_usd';
+COMMENT ON COLUMN llmcost.feature_alert_settings.band_min_history_hours IS 'overrides settings.band_min_history_hours';
+COMMENT ON COLUMN llmcost.feature_alert_settings.leak_factor IS 'overrides settings.leak_factor';
+
+-- What a rule found for one subject at one check; check_anomalies() turns
+-- these into alerts.
+CREATE TYPE llmcost.anomaly AS (
+    rule text,
+    subject_kind text,
+    subject text,
+    window_start timestamptz,
+    window_end timestamptz,
+    observed numeric,
+    baseline numeric,
+    threshold numeric,
+    unit text,
+    severity text,
+    message text,
+    details jsonb
+);
+COMMENT ON TYPE llmcost.anomaly IS 'one finding of an anomaly rule: the subject, its window, the observed value against its baseline and threshold, and a message';
+
+CREATE TABLE llmcost.alerts (
+    alert_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    rule text NOT NULL CONSTRAINT alerts_rule CHECK (rule IN ('feature_band', 'user_runaway', 'feature_leak', 'latency_cost')),
+    subject_kind text NOT NULL CONSTRAINT alerts_subject_kind CHECK (subject_kind IN ('feature', 'user')),
+    subject text NOT NULL,
+    window_start timestamptz NOT NULL,
+    window_end timestamptz NOT NULL,
+    last_window_end timestamptz NOT NULL,
+    observed numeric NOT NULL,
+    peak_observed numeric NOT NULL,
+    baseline numeric,
+    threshold numeric,
+    unit text NOT NULL,
+    severity text NOT NULL CONSTRAINT alerts_severity CHECK (severity IN ('warning', 'critical')),
+    message text NOT NULL,
+    details jsonb,
+    status text NOT NULL DEFAULT 'open' CONSTRAINT alerts_status CHECK (status IN ('open', 'acknowledged', 'resolved')),
+    opened_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    acknowledged_at timestamptz,
+    acknowledged_by text,
+    cleared_at timestamptz,
+    resolved_at timestamptz
+);
+-- one live alert per rule and subject: re-running a check never duplicates
+CREATE UNIQUE INDEX alerts_one_live ON llmcost.alerts (rule, subject_kind, subject) WHERE status <> 'resolved';
+CREATE INDEX alerts_opened ON llmcost.alerts (window_end);
+COMMENT ON TABLE llmcost.alerts IS 'alerts raised by llmcost.check_anomalies(): one per rule, subject and episode; announced with NOTIFY llmcost_alerts';
+COMMENT ON COLUMN llmcost.alerts.alert_id IS 'alert id';
+COMMENT ON COLUMN llmcost.alerts.rule IS 'feature_band, user_runaway, feature_leak or latency_cost';
+COMMENT ON COLUMN llmcost.alerts.subject_kind IS 'feature or user';
+COMMENT ON COLUMN llmcost.alerts.subject IS 'the feature or user id';
+COMMENT ON COLUMN llmcost.alerts.window_start IS 'start of the window (hour, or runaway window) in which the condition first held';
+COMMENT ON COLUMN llmcost.alerts.window_end IS 'its end: the check time that raised the alert';
+COMMENT ON COLUMN llmcost.alerts.last_window_end IS 'the latest check time at which the condition still held';
+COMMENT ON COLUMN llmcost.alerts.observed IS 'observed value when raised (see unit)';
+COMMENT ON COLUMN llmcost.alerts.peak_observed IS 'highest observed value while the alert was live';
+COMMENT ON COLUMN llmcost.alerts.baseline IS 'the usual value: trailing mean, or average daily cost scaled to the window';
+COMMENT ON COLUMN llmcost.alerts.threshold IS 'the value the observation had to exceed';
+COMMENT ON COLUMN llmcost.alerts.unit IS 'unit of observed, baseline and threshold: USD, USD/call or ms*USD/call';
+COMMENT ON COLUMN llmcost.alerts.severity IS 'warning, or critical when the observation is far past the threshold';
+COMMENT ON COLUMN llmcost.alerts.message IS 'what happened, for people';
+COMMENT ON COLUMN llmcost.alerts.details IS 'the figures behind the message (calls, shares, top model, user, error class)';
+COMMENT ON COLUMN llmcost.alerts.status IS 'open, acknowledged (llmcost.acknowledge_alert()) or resolved (the condition cleared)';
+COMMENT ON COLUMN llmcost.alerts.opened_at IS 'when the alert was written';
+COMMENT ON COLUMN llmcost.alerts.acknowledged_at IS 'when it was acknowledged';
+COMMENT ON COLUMN llmcost.alerts.acknowledged_by IS 'who acknowledged it';
+COMMENT ON COLUMN llmcost.alerts.cleared_at IS 'the check time at which the condition no longer held';
+COMMENT ON COLUMN llmcost.alerts.resolved_at IS 'when the alert was resolved';
+
+-- Rule feature_band: the hour's cost against the trailing band of hourly
+-- cost (hours without calls count as zero).  Heavy-tailed calls make a
+-- 3-sigma rule fire on hours carried by one expensive call, so the hour
+-- must pass the band without its most expensive call too.
+CREATE FUNCTION llmcost.find_feature_band_anomalies(as_of timestamptz)
+    RETURNS SETOF llmcost.anomaly
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s llmcost.settings;
+    t timestamptz := date_trunc('hour', as_of, 'UTC');
+    h timestamptz := date_trunc('hour', as_of, 'UTC') - interval '1 hour';
+BEGIN
+    SELECT * INTO s FROM llmcost.settings;
+    RETURN QUERY
+    WITH cur AS (
+        SELECT f.feature, f.calls, f.cost_nusd, f.retry_cost_nusd, f.error_calls,
+               coalesce(llmcost.stats_max(f.cost_stats), 0) AS max_call_usd,
+               coalesce(o.enabled, true) AS enabled,
+               coalesce(o.band_k, s.band_k) AS k,
+               coalesce(o.band_min_excess_usd, s.band_min_excess_usd) AS min_excess,
+               coalesce(o.band_min_history_hours, s.band_min_history_hours) AS min_history
+          FROM llmcost.rollup_hourly_feature f
+          LEFT JOIN llmcost.feature_alert_settings o ON o.feature = f.feature
+         WHERE f.hour = h AND f.cost_nusd > 0),
+    band AS (
+        SELECT c.feature, llmcost.stats_agg(coalesce(f.cost_nusd, 0)) AS st,
+               min(f.hour) AS first_hour, coalesce(sum(f.calls), 0) AS calls
+          FROM cur c
+         CROSS JOIN generate_series(h - make_interval(hours => s.band_window_hours), h - interval '1 hour',
+                                    interval '1 hour') g(hour)
+          LEFT JOIN llmcost.rollup_hourly_feature f ON f.feature = c.feature AND f.hour = g.hour
+         WHERE c.enabled
+         GROUP BY c.feature),
+    judged AS (
+        SELECT c.*, llmcost.usd(c.cost_nusd) AS observed,
+               llmcost.stats_mean(b.st) AS mean, llmcost.stats_stddev(b.st) AS sd,
+               b.calls::float8 / s.band_window_hours AS usual_calls
+          FROM cur c JOIN band b USING (feature)
+         WHERE b.first_hour <= h - make_interval(hours => c.min_history)),
+    fired AS (
+        SELECT j.*, j.mean + j.k * j.sd AS band_top
+          FROM judged j
+         WHERE j.observed > j.mean + j.k * j.sd
+           AND j.observed - j.max_call_usd > j.mean + j.k * j.sd
+           AND j.observed - j.mean::numeric >= j.min_excess)
+    SELECT 'feature_band', 'feature', f.feature, h, t, f.observed,
+           round(f.mean::numeric, 6), round(f.band_top::numeric, 6), 'USD',
+           CASE WHEN f.observed > f.mean + 2 * f.k * f.sd THEN 'critical' ELSE 'warning' END,
+           format('feature %s cost %s in the hour from %s, above its band of %s (%s-hour mean %s + %s sigma): %s calls (usually %s an hour), retries and fallbacks %s%% of the cost, %s',
+                  f.feature, llmcost.format_usd(f.observed), to_char(h AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
+                  llmcost.format_usd(round(f.band_top::numeric, 4)), s.band_window_hours,
+                  llmcost.format_usd(round(f.mean::numeric, 4)), f.k, f.calls, round(f.usual_calls::numeric, 1),
+                  round(100 * f.retry_cost_nusd / f.cost_nusd::numeric, 1),
+                  llmcost.feature_hour_causes(f.feature, h)->>'summary'),
+           jsonb_build_object('calls', f.calls, 'usual_calls_per_hour', round(f.usual_calls::numeric, 2),
+                              'error_calls', f.error_calls,
+                              'retry_cost_share', round(f.retry_cost_nusd / f.cost_nusd::numeric, 4),
+                              'sigma', round(f.sd::numeric, 6), 'k', f.k,
+                              'largest_call_usd', f.max_call_usd)
+             || llmcost.feature_hour_causes(f.feature, h)
+      FROM fired f;
+END
+$$;
+COMMENT ON FUNCTION llmcost.find_feature_band_anomalies(timestamptz) IS
+    'rule feature_band, read-only: features whose cost in the hour before as_of passed their trailing band (mean + k sigma over settings.band_window_hours, hours without calls as zero), also without their most expensive call, by at least settings.band_min_excess_usd';
+
+-- What drove a feature's hour: the model, user and error class with the
+-- most cost or calls, against the model's usual share of the feature.
+CREATE FUNCTION llmcost.feature_hour_causes(feature text, hour timestamptz) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    total numeric;
+    m record;
+    u record;
+    e record;
+    usual numeric;
+BEGIN
+    SELECT sum(r.cost_nusd) INTO total FROM llmcost.rollup_hourly r
+     WHERE r.hour = feature_hour_causes.hour AND r.feature = feature_hour_causes.feature;
+    IF coalesce(total, 0) = 0 THEN
+        RETURN jsonb_build_object('summary', 'no breakdown by model or user available');
+    END IF;
+    SELECT r.model, sum(r.cost_nusd) / total AS share INTO m FROM llmcost.rollup_hourly r
+     WHERE r.hour = feature_hour_causes.hour AND r.feature = feature_hour_causes.feature
+     GROUP BY r.model ORDER BY 2 DESC, 1 LIMIT 1;
+    SELECT coalesce(sum(d.cost_nusd) FILTER (WHERE d.model = m.model), 0) / nullif(sum(d.cost_nusd), 0)
+      INTO usual FROM llmcost.rollup_daily_feature d
+     WHERE d.feature = feature_hour_causes.feature
+       AND d.day >= (feature_hour_causes.hour AT TIME ZONE 'UTC')::date - 7
+       AND d.day < (feature_hour_causes.hour AT TIME ZONE 'UTC')::date;
+    SELECT r.user_id, sum(r.cost_nusd) / total AS share INTO u FROM llmcost.rollup_hourly r
+     WHERE r.hour = feature_hour_causes.hour AND r.feature = feature_hour_causes.feature
+     GROUP BY r.user_id ORDER BY 2 DESC, 1 NULLS LAST LIMIT 1;
+    SELECT r.error_class, sum(r.calls) AS calls INTO e FROM llmcost.rollup_hourly r
+     WHERE r.hour = feature_hour_causes.hour AND r.feature = feature_hour_causes.feature
+       AND r.error_class IS NOT NULL
+     GROUP BY r.error_class ORDER BY 2 DESC, 1 LIMIT 1;
+    RETURN jsonb_build_object(
+        'top_model', m.model, 'top_model_share', round(m.share, 4),
+        'top_model_usual_share', round(usual, 4),
+        'top_user', u.user_id, 'top_user_share', round(u.share, 4),
+        'top_error_class', e.error_class, 'top_error_calls', e.calls,
+        'summary', format('model %s carried %s%% of the cost (usually %s), user %s %s%%%s',
+                          m.model, round(100 * m.share, 1),
+                          coalesce(round(100 * usual, 1) || '%', 'unknown'),
+                          coalesce(u.user_id, '(none)'), round(100 * u.share, 1),
+                          CASE WHEN e.error_class IS NOT NULL
+                               THEN format(', most frequent error %s (%s calls)', e.error_class, e.calls)
+                               ELSE '' END));
+END
+$$;
+COMMENT ON FUNCTION llmcost.feature_hour_causes(text, timestamptz) IS
+    'what drove a feature''s hour: the model with the most cost (and its usual share over the 7 days before), the user with the most cost, the most frequent error class';
+
+-- Rule user_runaway: a user's cost over the window against their average
+-- daily cost over the full UTC days before the window.
+CREATE FUNCTION llmcost.find_user_runaway_anomalies(as_of timestamptz)
+    RETURNS SETOF llmcost.anomaly
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s llmcost.settings;
+    t timestamptz := date_trunc('hour', as_of, 'UTC');
+    w0 timestamptz;
+    day0 date;
+BEGIN
+    SELECT * INTO s FROM llmcost.settings;
+    w0 := t - make_interval(hours => s.runaway_window_hours);
+    day0 := (w0 AT TIME ZONE 'UTC')::date;
+    -- a store younger than the baseline judges nobody: every user would be
+    -- new.  (In an older store a new user is judged against the floor.)
+    IF NOT EXISTS (SELECT FROM llmcost.rollup_daily_user d WHERE d.day <= day0 - s.runaway_baseline_days) THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH win AS (
+        SELECT r.user_id, sum(r.cost_nusd) AS cost_nusd, sum(r.calls) AS calls,
+               max(llmcost.stats_max(r.cost_stats)) * 1000000000 AS max_call_nusd
+          FROM llmcost.rollup_hourly r
+         WHERE r.hour >= w0 AND r.hour < t AND r.user_id IS NOT NULL
+         GROUP BY r.user_id
+        HAVING sum(r.cost_nusd) >= s.runaway_floor_usd * 1000000000),
+    base AS (
+        SELECT w.user_id, w.cost_nusd, w.calls, w.max_call_nusd,
+               coalesce(sum(d.cost_nusd), 0)::numeric / s.runaway_baseline_days
+                   * s.runaway_window_hours / 24 AS usual_nusd
+          FROM win w
+          LEFT JOIN llmcost.rollup_daily_user d
+            ON d.user_id = w.user_id AND d.day >= day0 - s.runaway_baseline_days AND d.day < day0
+         GROUP BY w.user_id, w.cost_nusd, w.calls, w.max_call_nusd),
+    -- one expensive call is not a runaway: the window must pass the limit
+    -- without its most expensive call too
+    fired AS (
+        SELECT b.*, greatest(b.usual_nusd * s.runaway_factor::numeric, s.runaway_floor_usd * 1000000000) AS limit_nusd
+          FROM base b
+         WHERE b.cost_nusd - coalesce(b.max_call_nusd, 0)
+               > greatest(b.usual_nusd * s.runaway_factor::numeric, s.runaway_floor_usd * 1000000000)),
+    top AS (
+        SELECT DISTINCT ON (r.user_id) r.user_id, r.feature, sum(r.cost_nusd) AS cost_nusd
+          FROM llmcost.rollup_hourly r JOIN fired f USING (user_id)
+         WHERE r.hour >= w0 AND r.hour < t
+         GROUP BY r.user_id, r.feature
+         ORDER BY r.user_id, 3 DESC, r.feature)
+    SELECT 'user_runaway', 'user', f.user_id, w0, t, llmcost.usd(f.cost_nusd),
+           round(llmcost.usd(f.usual_nusd), 6), round(llmcost.usd(f.limit_nusd), 6), 'USD',
+           CASE WHEN f.cost_nusd > 3 * f.limit_nusd THEN 'critical' ELSE 'warning' END,
+           format('user %s cost %s in the %s hours to %s, %s their usual %s for such a window (%s-day average); %s calls, %s%% of the cost in feature %s',
+                  f.user_id, llmcost.format_usd(llmcost.usd(f.cost_nusd)), s.runaway_window_hours,
+                  to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
+                  CASE WHEN f.usual_nusd > 0 THEN round(f.cost_nusd / f.usual_nusd, 1) || 'x' ELSE 'against nothing:' END,
+                  llmcost.format_usd(round(llmcost.usd(f.usual_nusd), 4)), s.runaway_baseline_days, f.calls,
+                  round(100 * tp.cost_nusd / f.cost_nusd, 1), tp.feature),
+           jsonb_build_object('calls', f.calls, 'ratio', CASE WHEN f.usual_nusd > 0 THEN round(f.cost_nusd / f.usual_nusd, 2) END,
+                              'top_feature', tp.feature, 'top_feature_share', round(tp.cost_nusd / f.cost_nusd, 4))
+      FROM fired f JOIN top tp USING (user_id);
+END
+$$;
+COMMENT ON FUNCTION llmcost.find_user_runaway_anomalies(timestamptz) IS
+    'rule user_runaway, read-only: users whose cost over the settings.runaway_window_hours before as_of, without their most expensive call, passed settings.runaway_factor times their average daily cost over the settings.runaway_baseline_days UTC days before the window (scaled to the window) and settings.runaway_floor_usd';
+
+-- Rule feature_leak: cost per call up, calls not.  The hour's mean cost
+-- per call must pass leak_factor x the trailing mean, also without its
+-- most expensive call, and by k standard errors of the trailing calls.
+CREATE FUNCTION llmcost.find_feature_leak_anomalies(as_of timestamptz)
+    RETURNS SETOF llmcost.anomaly
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s llmcost.settings;
+    t timestamptz := date_trunc('hour', as_of, 'UTC');
+    h timestamptz := date_trunc('hour', as_of, 'UTC') - interval '1 hour';
+BEGIN
+    SELECT * INTO s FROM llmcost.settings;
+    RETURN QUERY
+    WITH cur AS (
+        SELECT f.feature, f.calls, f.cost_nusd, f.input_tokens, f.cost_stats,
+               llmcost.stats_count(f.cost_stats) AS n,
+               llmcost.stats_mean(f.cost_stats) AS per_call,
+               llmcost.stats_max(f.cost_stats) AS max_call_usd,
+               coalesce(o.band_k, s.band_k) AS k,
+               coalesce(o.leak_factor, s.leak_factor) AS factor,
+               coalesce(o.band_min_excess_usd, s.band_min_excess_usd) AS min_excess,
+               coalesce(o.band_min_history_hours, s.band_min_history_hours) AS min_history
+          FROM llmcost.rollup_hourly_feature f
+          LEFT JOIN llmcost.feature_alert_settings o ON o.feature = f.feature
+         WHERE f.hour = h AND coalesce(o.enabled, true)
+           AND llmcost.stats_count(f.cost_stats) >= s.leak_min_calls),
+    base AS (
+        SELECT c.feature, llmcost.stats_rollup(f.cost_stats) AS st, sum(f.calls) AS calls,
+               sum(f.input_tokens) AS input_tokens, min(f.hour) AS first_hour
+          FROM cur c
+          JOIN llmcost.rollup_hourly_feature f
+            ON f.feature = c.feature AND f.hour >= h - make_interval(hours => s.band_window_hours) AND f.hour < h
+         GROUP BY c.feature),
+    judged AS (
+        SELECT c.*, llmcost.stats_mean(b.st) AS usual, llmcost.stats_stddev(b.st) AS sd,
+               b.calls::float8 / s.band_window_hours AS usual_calls,
+               b.input_tokens::float8 / nullif(b.calls, 0) AS usual_input
+          FROM cur c JOIN base b USING (feature)
+         WHERE b.first_hour <= h - make_interval(hours => c.min_history)
+           AND llmcost.stats_count(b.st) >= 2 AND llmcost.stats_mean(b.st) > 0),
+    fired AS (
+        SELECT j.* FROM judged j
+         WHERE j.per_call >= j.factor * j.usual
+           AND (j.cost_nusd / 1e9 - j.max_call_usd) / (j.n - 1) >= j.factor * j.usual
+           AND j.per_call - j.usual >= j.k * j.sd / sqrt(j.n)
+           AND j.calls <= (1 + s.leak_max_call_growth) * j.usual_calls
+           AND (j.per_call - j.usual) * j.n >= j.min_excess)
+    SELECT 'feature_leak', 'feature', f.feature, h, t,
+           round(f.per_call::numeric, 9), round(f.usual::numeric, 9), round((f.factor * f.usual)::numeric, 9), 'USD/call',
+           CASE WHEN f.per_call >= 2 * f.factor * f.usual THEN 'critical' ELSE 'warning' END,
+           format('feature %s cost %s a call in the hour from %s, %sx its %s-hour mean of %s, while its calls did not grow (%s, usually %s an hour): input tokens per call %s (usually %s); a prompt or context change?',
+                  f.feature, llmcost.format_usd(round(f.per_call::numeric, 6)),
+                  to_char(h AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
+                  round((f.per_call / f.usual)::numeric, 2), s.band_window_hours,
+                  llmcost.format_usd(round(f.usual::numeric, 6)), f.calls, round(f.usual_calls::numeric, 1),
+                  round(f.input_tokens::numeric / f.calls), round(f.usual_input::numeric)),
+           jsonb_build_object('calls', f.calls, 'usual_calls_per_hour', round(f.usual_calls::numeric, 2),
+                              'ratio', round((f.per_call / f.usual)::numeric, 4),
+                              'input_tokens_per_call', round(f.input_tokens::numeric / f.calls, 1),
+                              'usual_input_tokens_per_call', round(f.usual_input::numeric, 1))
+      FROM fired f;
+END
+$$;
+COMMENT ON FUNCTION llmcost.find_feature_leak_anomalies(timestamptz) IS
+    'rule feature_leak, read-only: features whose cost per call in the hour before as_of reached settings.leak_factor times the trailing window''s (also without the most expensive call, and by band_k standard errors) while their calls grew by at most settings.leak_max_call_growth';
+
+-- Rule latency_cost: a band on mean latency x mean cost per call.  The
+-- band is geometric (on the logarithm): a product of two skewed means is
+-- far from normal, and its logarithm is the sum of the two factors' own,
+-- which says which factor moved.
+CREATE FUNCTION llmcost.find_latency_cost_anomalies(as_of timestamptz)
+    RETURNS SETOF llmcost.anomaly
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s llmcost.settings;
+    t timestamptz := date_trunc('hour', as_of, 'UTC');
+    h timestamptz := date_trunc('hour', as_of, 'UTC') - interval '1 hour';
+BEGIN
+    SELECT * INTO s FROM llmcost.settings;
+    RETURN QUERY
+    WITH hours AS (
+        SELECT f.feature, f.hour, llmcost.stats_mean(f.latency_stats) AS latency,
+               llmcost.stats_mean(f.cost_stats) AS per_call, f.latency_stats, f.cost_stats,
+               coalesce(o.band_min_history_hours, s.band_min_history_hours) AS min_history
+          FROM llmcost.rollup_hourly_feature f
+          LEFT JOIN llmcost.feature_alert_settings o ON o.feature = f.feature
+         WHERE f.hour >= h - make_interval(hours => s.band_window_hours) AND f.hour <= h
+           AND coalesce(o.enabled, true)
+           AND llmcost.stats_count(f.cost_stats) >= s.latency_cost_min_calls
+           AND llmcost.stats_count(f.latency_stats) >= s.latency_cost_min_calls
+           AND llmcost.stats_mean(f.cost_stats) > 0 AND llmcost.stats_mean(f.latency_stats) > 0),
+    cur AS (
+        SELECT x.feature, x.latency, x.per_call, x.min_history, ln(x.latency * x.per_call) AS lp
+          FROM hours x WHERE x.hour = h),
+    base AS (
+        SELECT x.feature, avg(ln(x.latency * x.per_call)) AS mean, stddev_samp(ln(x.latency * x.per_call)) AS sd,
+               avg(ln(x.latency)) AS mean_ll, avg(ln(x.per_call)) AS mean_lc,
+               count(*) AS hours, min(x.hour) AS first_hour
+          FROM hours x JOIN cur c USING (feature)
+         WHERE x.hour < h
+         GROUP BY x.feature),
+    fired AS (
+        SELECT c.*, b.mean, b.sd, exp(b.mean_ll) AS usual_latency, exp(b.mean_lc) AS usual_per_call,
+               c.latency / exp(b.mean_ll) AS latency_ratio, c.per_call / exp(b.mean_lc) AS cost_ratio
+          FROM cur c JOIN base b USING (feature)
+         WHERE b.hours >= 24 AND b.first_hour <= h - make_interval(hours => c.min_history)
+           AND c.lp > b.mean + s.latency_cost_k * b.sd)
+    SELECT 'latency_cost', 'feature', f.feature, h, t,
+           round(exp(f.lp)::numeric, 6), round(exp(f.mean)::numeric, 6),
+           round(exp(f.mean + s.latency_cost_k * f.sd)::numeric, 6), 'ms*USD/call', 'warning',
+           format('feature %s: mean latency x cost per call %s in the hour from %s, above its band of %s (usually %s): latency %sx its usual %s ms, cost per call %sx its usual %s: %s',
+                  f.feature, round(exp(f.lp)::numeric, 4), to_char(h AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
+                  round(exp(f.mean + s.latency_cost_k * f.sd)::numeric, 4), round(exp(f.mean)::numeric, 4),
+                  round(f.latency_ratio::numeric, 2), round(f.usual_latency::numeric),
+                  round(f.cost_ratio::numeric, 2), llmcost.format_usd(round(f.usual_per_call::numeric, 6)),
+                  CASE WHEN f.latency_ratio >= f.cost_ratio
+                       THEN 'latency rose faster than cost (queueing or concurrency: the provider or a gateway is slow)'
+                       ELSE 'cost rose faster than latency (payload size: longer prompts or outputs)' END),
+           jsonb_build_object('latency_ms', round(f.latency::numeric, 1), 'usual_latency_ms', round(f.usual_latency::numeric, 1),
+                              'latency_ratio', round(f.latency_ratio::numeric, 4), 'cost_ratio', round(f.cost_ratio::numeric, 4),
+                              'cause', CASE WHEN f.latency_ratio >= f.cost_ratio THEN 'latency' ELSE 'payload' END)
+      FROM fired f;
+END
+$$;
+COMMENT ON FUNCTION llmcost.find_latency_cost_anomalies(timestamptz) IS
+    'rule latency_cost, read-only: features whose mean latency x mean cost per call in the hour before as_of passed its trailing geometric band (log mean + latency_cost_k sigma over the hours with latency_cost_min_calls priced calls); says whether latency or cost per call moved more (ratios to their geometric means)';
+
+CREATE FUNCTION llmcost.find_anomalies(as_of timestamptz) RETURNS SETOF llmcost.anomaly
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT * FROM llmcost.find_feature_band_anomalies(as_of)
+    UNION ALL SELECT * FROM llmcost.find_user_runaway_anomalies(as_of)
+    UNION ALL SELECT * FROM llmcost.find_feature_leak_anomalies(as_of)
+    UNION ALL SELECT * FROM llmcost.find_latency_cost_anomalies(as_of);
+END;
+COMMENT ON FUNCTION llmcost.find_anomalies(timestamptz) IS
+    'every rule''s findings for the hour before as_of, read-only (what llmcost.check_anomalies() would raise)';
+
+CREATE FUNCTION llmcost.check_anomalies(as_of timestamptz DEFAULT pg_catalog.now(),
+                                        OUT opened integer, OUT ongoing integer, OUT resolved integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t timestamptz := date_trunc('hour', as_of, 'UTC');
+BEGIN
+    -- one check at a time, so that two never open the same alert
+    PERFORM pg_advisory_xact_lock(hashtext('llmcost.check_anomalies'));
+    WITH found AS MATERIALIZED (
+        SELECT * FROM llmcost.find_anomalies(t)),
+    still AS (
+        UPDATE llmcost.alerts a
+           SET last_window_end = greatest(a.last_window_end, f.window_end),
+               peak_observed = greatest(a.peak_observed, f.observed),
+               severity = CASE WHEN f.severity = 'critical' THEN 'critical' ELSE a.severity END
+          FROM found f
+         WHERE a.status <> 'resolved' AND a.rule = f.rule
+           AND a.subject_kind = f.subject_kind AND a.subject = f.subject
+        RETURNING a.alert_id),
+    fresh AS (
+        INSERT INTO llmcost.alerts (rule, subject_kind, subject, window_start, window_end, last_window_end,
+                                    observed, peak_observed, baseline, threshold, unit, severity, message, details)
+        SELECT f.rule, f.subject_kind, f.subject, f.window_start, f.window_end, f.window_end,
+               f.observed, f.observed, f.baseline, f.threshold, f.unit, f.severity, f.message, f.details
+          FROM found f
+         WHERE NOT EXISTS (
+                -- a live alert, or a resolved one whose episode covers t (a re-run)
+                SELECT FROM llmcost.alerts a
+                 WHERE a.rule = f.rule AND a.subject_kind = f.subject_kind AND a.subject = f.subject
+                   AND (a.status <> 'resolved' OR (a.window_end <= t AND a.cleared_at > t)))
+         ORDER BY f.rule, f.subject
+        RETURNING *),
+    cleared AS (
+        UPDATE llmcost.alerts a
+           SET status = 'resolved', cleared_at = t, resolved_at = now()
+         WHERE a.status <> 'resolved' AND a.last_window_end < t
+           AND NOT EXISTS (SELECT FROM found f WHERE f.rule = a.rule AND f.subject_kind = a.subject_kind
+                                                 AND f.subject = a.subject)
+        RETURNING a.alert_id),
+    -- the payload stays well under NOTIFY's 8000 bytes: long subjects and
+    -- messages are cut
+    announced AS (
+        SELECT pg_notify('llmcost_alerts', jsonb_build_object(
+                   'alert_id', n.alert_id, 'rule', n.rule, 'subject_kind', n.subject_kind,
+                   'subject', left(n.subject, 200), 'severity', n.severity,
+                   'window_start', n.window_start, 'window_end', n.window_end,
+                   'observed', n.observed, 'baseline', n.baseline, 'threshold', n.threshold,
+                   'unit', n.unit, 'message', left(n.message, 2000))::text)
+          FROM fresh n ORDER BY n.alert_id)
+    SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM still), (SELECT count(*) FROM cleared)
+      INTO opened, ongoing, resolved
+      FROM (SELECT count(*) FROM announced) x;
+END
+$$;
+COMMENT ON FUNCTION llmcost.check_anomalies(timestamptz) IS
+    'runs every anomaly rule for the hour before as_of (default: now, truncated to the hour): opens an alert per new finding (NOTIFY llmcost_alerts with a JSON payload), keeps live ones, resolves those whose condition cleared; deterministic for a given as_of and safe to re-run';
+
+CREATE FUNCTION llmcost.acknowledge_alert(alert_id bigint) RETURNS llmcost.alerts
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a llmcost.alerts;
+BEGIN
+    UPDATE llmcost.alerts x SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = session_user
+     WHERE x.alert_id = acknowledge_alert.alert_id AND x.status = 'open'
+    RETURNING * INTO a;
+    IF a.alert_id IS NULL THEN
+        SELECT * INTO a FROM llmcost.alerts x WHERE x.alert_id = acknowledge_alert.alert_id;
+        IF a.alert_id IS NULL THEN
+            RAISE EXCEPTION 'alert % does not exist', acknowledge_alert.alert_id
+                USING ERRCODE = 'no_data_found';
+        END IF;
+    END IF;
+    RETURN a;
+END
+$$;
+COMMENT ON FUNCTION llmcost.acknowledge_alert(bigint) IS
+    'marks an open alert acknowledged (by the session user); an acknowledged or resolved alert is returned unchanged';
+
+CREATE VIEW llmcost.open_alerts AS
+SELECT a.alert_id, a.rule, a.subject_kind, a.subject, a.severity, a.status, a.window_start,
+       a.last_window_end, a.observed, a.peak_observed, a.baseline, a.threshold, a.unit, a.message
+  FROM llmcost.alerts a
+ WHERE a.status <> 'resolved';
+COMMENT ON VIEW llmcost.open_alerts IS 'alerts not resolved yet, open or acknowledged';
+COMMENT ON COLUMN llmcost.open_alerts.alert_id IS 'alert id';
+COMMENT ON COLUMN llmcost.open_alerts.rule IS 'rule';
+COMMENT ON COLUMN llmcost.open_alerts.subject_kind IS 'feature or user';
+COMMENT ON COLUMN llmcost.open_alerts.subject IS 'the feature or user id';
+COMMENT ON COLUMN llmcost.open_alerts.severity IS 'warning or critical';
+COMMENT ON COLUMN llmcost.open_alerts.status IS 'open or acknowledged';
+COMMENT ON COLUMN llmcost.open_alerts.window_start IS 'start of the window in which it first held';
+COMMENT ON COLUMN llmcost.open_alerts.last_window_end IS 'the latest check at which it still held';
+COMMENT ON COLUMN llmcost.open_alerts.observed IS 'observed value when raised';
+COMMENT ON COLUMN llmcost.open_alerts.peak_observed IS 'highest observed value since';
+COMMENT ON COLUMN llmcost.open_alerts.baseline IS 'usual value';
+COMMENT ON COLUMN llmcost.open_alerts.threshold IS 'value it had to exceed';
+COMMENT ON COLUMN llmcost.open_alerts.unit IS 'unit of the values';
+COMMENT ON COLUMN llmcost.open_alerts.message IS 'what happened';
+
+--------------------------------------------------------------------------
 -- Retention and maintenance
 --------------------------------------------------------------------------
 
@@ -1505,6 +2119,8 @@ BEGIN
      WHERE day < ((now() AT TIME ZONE 'UTC') - make_interval(days => s.rollup_retention_days))::date;
     DELETE FROM llmcost.rollup_daily_user
      WHERE day < ((now() AT TIME ZONE 'UTC') - make_interval(days => s.rollup_retention_days))::date;
+    DELETE FROM llmcost.rollup_hourly_feature
+     WHERE hour < now() - make_interval(days => s.rollup_retention_days);
 END
 $$;
 COMMENT ON FUNCTION llmcost.drop_expired_partitions() IS
@@ -1537,7 +2153,8 @@ $$;
 COMMENT ON FUNCTION llmcost.run_maintenance() IS
     'the one maintenance entry point for pg_cron: creates partitions ahead, refreshes the rollups, applies retention; skips when another run is in progress';
 
-CREATE FUNCTION llmcost.schedule_jobs(maintenance_schedule text DEFAULT '*/5 * * * *')
+CREATE FUNCTION llmcost.schedule_jobs(maintenance_schedule text DEFAULT '*/5 * * * *',
+                                      anomaly_schedule text DEFAULT '7 * * * *')
     RETURNS TABLE (job_name text, schedule text, jobid bigint)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -1561,10 +2178,17 @@ BEGIN
       USING job_name, schedule,
             'SET statement_timeout = ''15min''; SELECT llmcost.run_maintenance()';
     RETURN NEXT;
+    -- hourly: fold in the last events, then judge the hour that just ended
+    job_name := 'llmcost-anomalies';
+    schedule := anomaly_schedule;
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid
+      USING job_name, schedule,
+            'SET statement_timeout = ''15min''; SELECT llmcost.refresh_rollups(); SELECT llmcost.check_anomalies()';
+    RETURN NEXT;
 END
 $$;
-COMMENT ON FUNCTION llmcost.schedule_jobs(text) IS
-    'registers llmcost''s pg_cron jobs by name (idempotent): llmcost-maintenance runs llmcost.run_maintenance() on the given schedule, within 15 minutes';
+COMMENT ON FUNCTION llmcost.schedule_jobs(text, text) IS
+    'registers llmcost''s pg_cron jobs by name (idempotent): llmcost-maintenance runs llmcost.run_maintenance(), llmcost-anomalies refreshes the rollups and runs llmcost.check_anomalies(), each on its schedule and within 15 minutes';
 
 --------------------------------------------------------------------------
 -- The default rate card (read-only; your own rows win over it)
@@ -1652,6 +2276,10 @@ SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_state', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_hourly', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_daily_feature', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_daily_user', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_hourly_feature', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.feature_alert_settings', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.alerts', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.alerts_alert_id_seq', '');
 
 --------------------------------------------------------------------------
 -- Roles and privileges
@@ -1702,10 +2330,18 @@ REVOKE ALL ON FUNCTION llmcost.refresh_rollups(timestamptz, timestamptz) FROM PU
 GRANT EXECUTE ON FUNCTION llmcost.refresh_rollups(timestamptz, timestamptz) TO llmcost_admin;
 REVOKE ALL ON FUNCTION llmcost.drop_expired_partitions() FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.run_maintenance() FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmcost.schedule_jobs(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.schedule_jobs(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llmcost.drop_expired_partitions() TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.run_maintenance() TO llmcost_admin;
-GRANT EXECUTE ON FUNCTION llmcost.schedule_jobs(text) TO llmcost_admin;
+GRANT EXECUTE ON FUNCTION llmcost.schedule_jobs(text, text) TO llmcost_admin;
+-- alerts: the reader sees them, the admin acknowledges them and tunes the rules
+GRANT SELECT ON llmcost.alerts, llmcost.open_alerts TO llmcost_reader;
+GRANT SELECT, INSERT, UPDATE, DELETE ON llmcost.feature_alert_settings TO llmcost_admin;
+GRANT SELECT ON llmcost.rollup_hourly_feature TO llmcost_admin;
+REVOKE ALL ON FUNCTION llmcost.check_anomalies(timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.acknowledge_alert(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llmcost.check_anomalies(timestamptz) TO llmcost_admin;
+GRANT EXECUTE ON FUNCTION llmcost.acknowledge_alert(bigint) TO llmcost_admin;
 GRANT SELECT, UPDATE ON llmcost.settings TO llmcost_admin;
 GRANT SELECT ON llmcost.rollup_state, llmcost.rollup_hourly, llmcost.rollup_daily_feature,
     llmcost.rollup_daily_user TO llmcost_admin;
