@@ -58,6 +58,18 @@ CREATE OPERATOR public.+ (LEFTARG = timestamptz, RIGHTARG = interval, FUNCTION =
 CREATE FUNCTION public.evil_concat(text, text) RETURNS text LANGUAGE sql
     AS $$ INSERT INTO public.trojan_calls VALUES ('||') RETURNING 'evil' $$;
 CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = public.evil_concat);
+CREATE FUNCTION public.ln(double precision) RETURNS double precision LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('ln') RETURNING 0::float8 $$;
+CREATE FUNCTION public.sqrt(double precision) RETURNS double precision LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('sqrt') RETURNING 1::float8 $$;
+CREATE FUNCTION public.abs(numeric) RETURNS numeric LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('abs') RETURNING 0::numeric $$;
+CREATE FUNCTION public.date_trunc(text, timestamptz, text) RETURNS timestamptz LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('date_trunc') RETURNING $2 $$;
+CREATE FUNCTION public.pg_notify(text, text) RETURNS void LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('pg_notify') $$;
+CREATE FUNCTION public.left(text, integer) RETURNS text LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('left') RETURNING 'evil' $$;
 RESET ROLE;
 
 -- install with the hostile schema first in the path
@@ -100,6 +112,20 @@ INSERT INTO staging_h VALUES ('2026-02-01 11:00+00', 'h6', 'f', 'openai', 'gpt-4
 SELECT * FROM llmcost.ingest('staging_h');
 SELECT llmcost.stats_mean(llmcost.stats_agg(cost_nusd)), llmcost.sketch_quantile(llmcost.sketch_agg(cost_nusd), 0.5)
   FROM llmcost.events;
+-- the anomaly rules, on a feature whose last hour is far above its band
+INSERT INTO llmcost.rollup_hourly_feature (hour, feature, calls, error_calls, retry_calls,
+                                           input_tokens, output_tokens, cost_nusd, retry_cost_nusd)
+SELECT '2020-01-01 00:00+00'::timestamptz OPERATOR(pg_catalog.+) pg_catalog.make_interval(hours => g),
+       'hj', 10, 0, 0, 1000, 100,
+       CASE WHEN g OPERATOR(pg_catalog.=) 200 THEN 10000000000 ELSE 1000000000 END, 0
+  FROM pg_catalog.generate_series(0, 200) g;
+SELECT pg_catalog.count(*) AS findings FROM llmcost.find_anomalies('2020-01-09 09:00+00');
+SELECT * FROM llmcost.check_anomalies('2020-01-09 09:00+00');
+SELECT status FROM llmcost.acknowledge_alert((SELECT pg_catalog.min(alert_id) FROM llmcost.alerts));
+SELECT * FROM llmcost.check_anomalies('2020-01-09 10:00+00');
+SELECT subject, status FROM llmcost.alerts;
+SELECT pg_catalog.count(*) FROM llmcost.open_alerts;
+SELECT llmcost.format_usd(-1234.5), llmcost.format_usd(0.5);
 SELECT pg_catalog.count(*) AS trojan_calls_at_run_time FROM public.trojan_calls;
 -- and the costs are right
 SELECT request_id, cost_nusd FROM llmcost.events ORDER BY request_id;

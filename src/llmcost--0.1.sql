@@ -2040,7 +2040,7 @@ COMMENT ON FUNCTION llmcost.check_anomalies(timestamptz) IS
     'runs every anomaly rule for the hour before as_of (default: now, truncated to the hour): opens an alert per new finding (NOTIFY llmcost_alerts with a JSON payload), keeps live ones, resolves those whose condition cleared; deterministic for a given as_of and safe to re-run';
 
 CREATE FUNCTION llmcost.acknowledge_alert(alert_id bigint) RETURNS llmcost.alerts
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
