@@ -22,7 +22,7 @@ INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, 
         reasoning_tokens, latency_ms, error_class, cache_status, batch, attempt, first_request_id,
         client_cost_usd, attributes)
 SELECT * FROM llmcost_demo.generate(216000, 30, :'t0', 0.42);
-SELECT hours_refreshed FROM llmcost.refresh_rollups();
+SELECT hours_refreshed >= 1 AS refreshed FROM llmcost.refresh_rollups();
 
 -- False alerts: every hour of the last 22 days checked as pg_cron would.
 SELECT sum(c.opened) AS opened, sum(c.resolved) AS resolved
@@ -98,7 +98,7 @@ INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, 
         reasoning_tokens, latency_ms, error_class, cache_status, batch, attempt, first_request_id,
         client_cost_usd, attributes)
 SELECT * FROM hour0;
-SELECT hours_refreshed FROM llmcost.refresh_rollups();
+SELECT hours_refreshed >= 1 AS refreshed FROM llmcost.refresh_rollups();
 
 -- what the rules see, read-only, then the check that raises the alerts
 SELECT rule, subject, severity FROM llmcost.find_anomalies(:'t0'::timestamptz + interval '1 hour') ORDER BY rule, subject;
@@ -126,7 +126,7 @@ INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, 
         client_cost_usd, attributes)
 SELECT * FROM llmcost_demo.generate(7200, 1, :'t0'::timestamptz + interval '1 day 1 hour', 0.78)
  WHERE event_time >= :'t0'::timestamptz + interval '1 hour' AND event_time < :'t0'::timestamptz + interval '2 hours';
-SELECT hours_refreshed FROM llmcost.refresh_rollups();
+SELECT hours_refreshed >= 1 AS refreshed FROM llmcost.refresh_rollups();
 SELECT * FROM llmcost.check_anomalies(:'t0'::timestamptz + interval '2 hours');
 SELECT rule, subject, status, extract(epoch FROM cleared_at - :'t0'::timestamptz) / 3600 AS cleared_after_hours
   FROM llmcost.alerts WHERE window_end > :'t0'::timestamptz ORDER BY rule, subject;

@@ -22,6 +22,9 @@ SELECT now() - (i % 504) * interval '1 hour', 'd' || i,
        CASE WHEN i % 29 = 0 THEN 2 ELSE 1 END,
        CASE WHEN i % 31 = 0 THEN 'rate_limit' WHEN i % 37 = 0 THEN 'timeout' END
   FROM generate_series(1, 30000) i;
+-- feature-3's retries are fallbacks: gpt-4o-mini was asked for, claude-sonnet-4-5 or gpt-4o-mini answered
+UPDATE llmcost.events SET requested_model = 'gpt-4o-mini', ingested_at = now()
+ WHERE feature = 'feature-3' AND attempt = 2;
 -- feature-0 leaks since yesterday: three times the context, the same traffic
 UPDATE llmcost.events SET input_tokens = input_tokens * 3, ingested_at = now()
  WHERE feature = 'feature-0' AND event_time >= date_trunc('day', now(), 'UTC') - interval '1 day';
@@ -43,6 +46,15 @@ SELECT (e.event_time AT TIME ZONE 'UTC')::date AS day, e.feature, e.provider, e.
                     0, e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
                     NULL, 'miss', e.batch, e.feature) - e.cost_nusd)
                 FILTER (WHERE e.cache_status = 'miss' AND e.cached_read_tokens > 0), 0) AS prompt_cache_saved_nusd,
+       count(*) FILTER (WHERE e.requested_model IS NOT NULL
+                          AND llmcost.resolve_model(e.provider, e.requested_model)
+                              IS DISTINCT FROM llmcost.resolve_model(e.provider, e.model)) AS fallback_calls,
+       coalesce(sum(e.cost_nusd - llmcost.event_cost_nusd(e.event_time, e.provider, e.requested_model,
+                    e.input_tokens, e.cached_read_tokens, e.cache_write_tokens, e.output_tokens,
+                    e.reasoning_tokens, NULL, e.cache_status, e.batch, e.feature))
+                FILTER (WHERE e.requested_model IS NOT NULL
+                          AND llmcost.resolve_model(e.provider, e.requested_model)
+                              IS DISTINCT FROM llmcost.resolve_model(e.provider, e.model)), 0) AS fallback_extra_nusd,
        llmcost.stats_agg(e.cost_nusd) AS cost_stats, llmcost.duration_stats_agg(e.latency_ms) AS latency_stats
   FROM llmcost.events e GROUP BY 1, 2, 3, 4, 5, 6;
 CREATE TEMP TABLE raw_daily_user AS
@@ -100,6 +112,11 @@ SELECT min(rank) = 1 AS has_top_user, max(cumulative_share) = 1 AS cumulative_to
 SELECT bool_and(hit_rate BETWEEN 0 AND 1) AS rates, sum(avoided_cost_usd) > 0 AS avoided,
        sum(prompt_cache_savings_usd) > 0 AS prompt_cache_saved FROM llmcost.cache_savings;
 SELECT error_class, sum(calls) > 0 AS calls FROM llmcost.error_costs GROUP BY 1 ORDER BY 1;
+-- fallbacks: only the retries that another model answered, with their extra cost
+SELECT feature, sum(fallback_calls) AS fallback_calls, sum(fallback_extra_cost_usd) > 0 AS cost_more
+  FROM llmcost.error_costs WHERE fallback_calls > 0 GROUP BY 1 ORDER BY 1;
+SELECT (SELECT sum(fallback_calls) FROM llmcost.error_costs)
+     = (SELECT count(*) FROM llmcost.events WHERE requested_model IS NOT NULL AND model <> 'gpt-4o-mini') AS fallbacks_counted;
 SELECT users > 0 AS users, p50_usd <= p90_usd AND p90_usd <= p99_usd AND p99_usd <= p999_usd AS ordered,
        top_1pct_share <= top_10pct_share AS shares FROM llmcost.user_cost_distribution;
 

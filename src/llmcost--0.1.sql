@@ -197,6 +197,8 @@ CREATE TABLE llmcost.events (
     feature text NOT NULL,
     provider text NOT NULL,
     model text NOT NULL,
+    requested_model text
+        CONSTRAINT events_requested_model_not_empty CHECK (requested_model OPERATOR(pg_catalog.<>) ''),
     operation text NOT NULL DEFAULT 'chat',
     input_tokens integer NOT NULL DEFAULT 0,
     cached_read_tokens integer NOT NULL DEFAULT 0,
@@ -232,6 +234,7 @@ COMMENT ON COLUMN llmcost.events.user_id IS 'end user the call served (user.id);
 COMMENT ON COLUMN llmcost.events.feature IS 'product feature that made the call (gen_ai.agent.name, workflow); required, non-empty';
 COMMENT ON COLUMN llmcost.events.provider IS 'gen_ai.provider.name: openai, anthropic, gcp.gemini, aws.bedrock, ...';
 COMMENT ON COLUMN llmcost.events.model IS 'model that answered (gen_ai.response.model), as reported';
+COMMENT ON COLUMN llmcost.events.requested_model IS 'gen_ai.request.model: the model the application asked for, when another one answered (a gateway''s fallback); NULL: the same as model';
 COMMENT ON COLUMN llmcost.events.operation IS 'gen_ai.operation.name: chat, embeddings, ...';
 COMMENT ON COLUMN llmcost.events.input_tokens IS 'all input tokens, cached reads and cache writes included (the OpenTelemetry/OpenAI convention)';
 COMMENT ON COLUMN llmcost.events.cached_read_tokens IS 'part of input_tokens read from the provider''s prompt cache';
@@ -426,11 +429,11 @@ BEGIN
     EXECUTE format('ALTER TABLE llmcost.events ATTACH PARTITION llmcost.%I FOR VALUES FROM (%L) TO (%L)',
                    part, lo, hi);
     INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, feature,
-            provider, model, operation, input_tokens, cached_read_tokens, cache_write_tokens,
+            provider, model, requested_model, operation, input_tokens, cached_read_tokens, cache_write_tokens,
             output_tokens, reasoning_tokens, latency_ms, error_class, cache_status, batch,
             attempt, first_request_id, client_cost_usd, attributes)
         SELECT event_time, request_id, trace_id, span_id, user_id, feature,
-            provider, model, operation, input_tokens, cached_read_tokens, cache_write_tokens,
+            provider, model, requested_model, operation, input_tokens, cached_read_tokens, cache_write_tokens,
             output_tokens, reasoning_tokens, latency_ms, error_class, cache_status, batch,
             attempt, first_request_id, client_cost_usd, attributes
         FROM llmcost_moving;
@@ -1120,6 +1123,8 @@ CREATE TABLE llmcost.rollup_hourly (
     retry_cost_nusd bigint NOT NULL,
     avoided_nusd bigint NOT NULL,
     prompt_cache_saved_nusd bigint NOT NULL,
+    fallback_calls bigint NOT NULL,
+    fallback_extra_nusd bigint NOT NULL,
     cost_stats llmcost.stats,
     latency_stats llmcost.stats,
     cost_sketch llmcost.sketch
@@ -1149,6 +1154,8 @@ COMMENT ON COLUMN llmcost.rollup_hourly.cost_nusd IS 'exact cost of the priced c
 COMMENT ON COLUMN llmcost.rollup_hourly.retry_cost_nusd IS 'part of cost_nusd spent on retries and fallbacks';
 COMMENT ON COLUMN llmcost.rollup_hourly.avoided_nusd IS 'what application-cache hits would have cost as provider calls, nano-USD';
 COMMENT ON COLUMN llmcost.rollup_hourly.prompt_cache_saved_nusd IS 'provider prompt-cache savings: cached-read tokens at the cached rate instead of the input rate, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_hourly.fallback_calls IS 'calls answered by another model than the one requested (requested_model)';
+COMMENT ON COLUMN llmcost.rollup_hourly.fallback_extra_nusd IS 'what those calls cost beyond the same tokens at the requested model''s rate, nano-USD (negative: the fallback was cheaper)';
 COMMENT ON COLUMN llmcost.rollup_hourly.cost_stats IS 'statistics summary of the cost per call (priced calls)';
 COMMENT ON COLUMN llmcost.rollup_hourly.latency_stats IS 'statistics summary of the latency per call';
 COMMENT ON COLUMN llmcost.rollup_hourly.cost_sketch IS 'quantile sketch of the cost per call (priced calls)';
@@ -1174,6 +1181,8 @@ CREATE TABLE llmcost.rollup_daily_feature (
     retry_cost_nusd bigint NOT NULL,
     avoided_nusd bigint NOT NULL,
     prompt_cache_saved_nusd bigint NOT NULL,
+    fallback_calls bigint NOT NULL,
+    fallback_extra_nusd bigint NOT NULL,
     cost_stats llmcost.stats,
     latency_stats llmcost.stats,
     CONSTRAINT rollup_daily_feature_key UNIQUE NULLS NOT DISTINCT
@@ -1199,6 +1208,8 @@ COMMENT ON COLUMN llmcost.rollup_daily_feature.cost_nusd IS 'exact cost, nano-US
 COMMENT ON COLUMN llmcost.rollup_daily_feature.retry_cost_nusd IS 'cost of retries and fallbacks, nano-USD';
 COMMENT ON COLUMN llmcost.rollup_daily_feature.avoided_nusd IS 'cost avoided by application-cache hits, nano-USD';
 COMMENT ON COLUMN llmcost.rollup_daily_feature.prompt_cache_saved_nusd IS 'provider prompt-cache savings, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.fallback_calls IS 'calls answered by another model than the one requested';
+COMMENT ON COLUMN llmcost.rollup_daily_feature.fallback_extra_nusd IS 'their cost beyond the requested model''s rate, nano-USD';
 COMMENT ON COLUMN llmcost.rollup_daily_feature.cost_stats IS 'statistics summary of the cost per call';
 COMMENT ON COLUMN llmcost.rollup_daily_feature.latency_stats IS 'statistics summary of the latency per call';
 
@@ -1319,6 +1330,16 @@ BEGIN
                             0, e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
                             NULL, 'miss', e.batch, e.feature) - e.cost_nusd)
                         FILTER (WHERE e.cache_status = 'miss' AND e.cached_read_tokens > 0), 0),
+               count(*) FILTER (WHERE e.requested_model IS NOT NULL
+                                  AND llmcost.resolve_model(e.provider, e.requested_model)
+                                      IS DISTINCT FROM llmcost.resolve_model(e.provider, e.model)),
+               -- the fallback's cost beyond the same call at the requested model's rate
+               coalesce(sum(e.cost_nusd - llmcost.event_cost_nusd(e.event_time, e.provider, e.requested_model,
+                            e.input_tokens, e.cached_read_tokens, e.cache_write_tokens, e.output_tokens,
+                            e.reasoning_tokens, NULL, e.cache_status, e.batch, e.feature))
+                        FILTER (WHERE e.requested_model IS NOT NULL
+                                  AND llmcost.resolve_model(e.provider, e.requested_model)
+                                      IS DISTINCT FROM llmcost.resolve_model(e.provider, e.model)), 0),
                llmcost.stats_agg(e.cost_nusd),
                llmcost.duration_stats_agg(e.latency_ms),
                llmcost.sketch_agg(e.cost_nusd)
@@ -1336,7 +1357,8 @@ BEGIN
                sum(r.calls), sum(r.retry_calls), sum(r.unpriced_calls), sum(r.input_tokens),
                sum(r.cached_read_tokens), sum(r.cache_write_tokens), sum(r.output_tokens),
                sum(r.reasoning_tokens), sum(r.cost_nusd), sum(r.retry_cost_nusd), sum(r.avoided_nusd),
-               sum(r.prompt_cache_saved_nusd), llmcost.stats_rollup(r.cost_stats),
+               sum(r.prompt_cache_saved_nusd), sum(r.fallback_calls), sum(r.fallback_extra_nusd),
+               llmcost.stats_rollup(r.cost_stats),
                llmcost.stats_rollup(r.latency_stats)
           FROM llmcost.rollup_hourly r
          WHERE r.hour >= date_trunc('day', lo, 'UTC') AND r.hour < hi + interval '1 day'
@@ -1511,9 +1533,10 @@ CREATE VIEW llmcost.error_costs AS
 SELECT r.day, r.feature, r.error_class,
        CASE WHEN r.error_class IS NULL THEN sum(r.retry_calls) ELSE sum(r.calls) END AS calls,
        llmcost.usd(CASE WHEN r.error_class IS NULL THEN sum(r.retry_cost_nusd) ELSE sum(r.cost_nusd) END) AS cost_usd,
-       sum(r.retry_calls) AS retry_calls, llmcost.usd(sum(r.retry_cost_nusd)) AS retry_cost_usd
+       sum(r.retry_calls) AS retry_calls, llmcost.usd(sum(r.retry_cost_nusd)) AS retry_cost_usd,
+       sum(r.fallback_calls) AS fallback_calls, llmcost.usd(sum(r.fallback_extra_nusd)) AS fallback_extra_cost_usd
   FROM llmcost.rollup_daily_feature r
- WHERE r.error_class IS NOT NULL OR r.retry_calls > 0
+ WHERE r.error_class IS NOT NULL OR r.retry_calls > 0 OR r.fallback_calls > 0
  GROUP BY r.day, r.feature, r.error_class;
 COMMENT ON VIEW llmcost.error_costs IS 'dashboard 5: cost of failed calls per UTC day, feature and error class, and of retries and fallbacks (error_class NULL: retries that succeeded)';
 COMMENT ON COLUMN llmcost.error_costs.day IS 'UTC day';
@@ -1523,6 +1546,8 @@ COMMENT ON COLUMN llmcost.error_costs.calls IS 'calls of this error class (or su
 COMMENT ON COLUMN llmcost.error_costs.cost_usd IS 'their exact cost, USD';
 COMMENT ON COLUMN llmcost.error_costs.retry_calls IS 'of them, retries and fallbacks (attempt > 1)';
 COMMENT ON COLUMN llmcost.error_costs.retry_cost_usd IS 'cost of those retries and fallbacks, USD';
+COMMENT ON COLUMN llmcost.error_costs.fallback_calls IS 'calls answered by another model than the one requested (events.requested_model)';
+COMMENT ON COLUMN llmcost.error_costs.fallback_extra_cost_usd IS 'what those fallbacks cost beyond the same tokens at the requested model''s rate, USD (negative: cheaper)';
 
 CREATE VIEW llmcost.user_cost_distribution AS
 WITH today AS (SELECT (now() AT TIME ZONE 'UTC')::date AS d),

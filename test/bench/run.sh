@@ -8,6 +8,7 @@
 #   test/bench/run.sh stats        168-hour rolling mean/stddev and summaries vs built-ins
 #   test/bench/run.sh sketch       per-user percentiles vs percentile_cont and tdigest
 #   test/bench/run.sh rollups      rollup refresh vs COPY; each dashboard vs the same query on raw events
+#   test/bench/run.sh alerts       a full anomaly check vs the same checks with float8 window aggregates
 #
 # Environment: BENCH_ROWS (1000000), BENCH_PRICING_ROWS (5000000), BENCH_REPS (5),
 # BENCH_WORK_MEM (64MB, for the window and aggregate queries, baseline and llmcost alike).
@@ -247,7 +248,7 @@ bench_rollups() {
     "${PSQL[@]}" -c "SELECT llmcost.refresh_rollups()" -c "VACUUM ANALYZE llmcost.events, llmcost.rollup_hourly, llmcost.rollup_daily_feature, llmcost.rollup_daily_user"
     local raw_feature="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, feature, provider, model, error_class, cache_status, count(*) AS calls, count(*) FILTER (WHERE attempt > 1) AS retry_calls, sum(input_tokens) AS input_tokens, sum(cached_read_tokens) AS cached_read_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd, coalesce(sum(cost_nusd) FILTER (WHERE attempt > 1), 0) AS retry_cost_nusd, coalesce(sum(llmcost.event_cost_nusd(event_time, provider, model, input_tokens, cached_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, NULL, 'miss', batch, feature)) FILTER (WHERE cache_status <> 'miss'), 0) AS avoided_nusd, coalesce(sum(llmcost.event_cost_nusd(event_time, provider, model, input_tokens, 0, cache_write_tokens, output_tokens, reasoning_tokens, NULL, 'miss', batch, feature) - cost_nusd) FILTER (WHERE cache_status = 'miss' AND cached_read_tokens > 0), 0) AS prompt_cache_saved_nusd FROM llmcost.events GROUP BY 1, 2, 3, 4, 5, 6)"
     # the lean raw subquery for the views that do not need avoided and prompt-cache costs
-    local raw_feature_lean="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, feature, provider, model, error_class, cache_status, count(*) AS calls, count(*) FILTER (WHERE attempt > 1) AS retry_calls, sum(input_tokens) AS input_tokens, sum(cached_read_tokens) AS cached_read_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd, coalesce(sum(cost_nusd) FILTER (WHERE attempt > 1), 0) AS retry_cost_nusd FROM llmcost.events GROUP BY 1, 2, 3, 4, 5, 6)"
+    local raw_feature_lean="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, feature, provider, model, error_class, cache_status, count(*) AS calls, count(*) FILTER (WHERE attempt > 1) AS retry_calls, sum(input_tokens) AS input_tokens, sum(cached_read_tokens) AS cached_read_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd, coalesce(sum(cost_nusd) FILTER (WHERE attempt > 1), 0) AS retry_cost_nusd, count(*) FILTER (WHERE requested_model IS NOT NULL AND llmcost.resolve_model(provider, requested_model) IS DISTINCT FROM llmcost.resolve_model(provider, model)) AS fallback_calls, coalesce(sum(cost_nusd - llmcost.event_cost_nusd(event_time, provider, requested_model, input_tokens, cached_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, NULL, cache_status, batch, feature)) FILTER (WHERE requested_model IS NOT NULL AND llmcost.resolve_model(provider, requested_model) IS DISTINCT FROM llmcost.resolve_model(provider, model)), 0) AS fallback_extra_nusd FROM llmcost.events GROUP BY 1, 2, 3, 4, 5, 6)"
     local raw_user="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, user_id, count(*) AS calls, coalesce(sum(cost_nusd), 0) AS cost_nusd FROM llmcost.events GROUP BY 1, 2)"
     local raw_hourly="(SELECT date_trunc('hour', event_time, 'UTC') AS hour, count(*) AS calls, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd FROM llmcost.events GROUP BY 1)"
     local v def raw ours base
@@ -268,6 +269,58 @@ bench_rollups() {
     "${PSQL[@]}" -c "UPDATE llmcost.settings SET retention_days = 90"
 }
 
+bench_alerts() {
+    # 90 days of hourly rollups for 40 features and 100,000 power-law users
+    # (5M calls, heavy-tailed cost), built straight into llmcost's rollup
+    # tables: the checks read nothing else
+    "${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+TRUNCATE llmcost.rollup_hourly, llmcost.rollup_hourly_feature, llmcost.rollup_daily_feature,
+         llmcost.rollup_daily_user, llmcost.alerts;
+SELECT setseed(0.6);
+SET work_mem = '1GB';
+INSERT INTO llmcost.rollup_hourly
+SELECT hour, feature, user_id, 'openai', 'gpt-4o', NULL, 'miss', count(*), 0, 0, sum(inp), 0, 0, sum(outp), 0,
+       sum(c), 0, 0, 0, llmcost.stats_agg(c), llmcost.duration_stats_agg(lat), NULL
+  FROM (SELECT date_trunc('hour', '$END_DAY 00:00+00'::timestamptz - random() * interval '90 days') AS hour,
+               'feature-' || floor(40 * power(random(), 1.5))::int AS feature,
+               'u' || floor(100000 * power(random(), 2.5))::int AS user_id,
+               1000 AS inp, 100 AS outp, (300 + random() * 2000)::float8 AS lat,
+               greatest(1, round(exp(ln(3000000) + 1.2 * sqrt(-2 * ln(random())) * cos(2 * pi() * random()))))::bigint AS c
+          FROM generate_series(1, $PROWS)) x
+ GROUP BY 1, 2, 3
+ ORDER BY 1;  -- refresh_rollups() writes hour by hour: the same physical order
+INSERT INTO llmcost.rollup_hourly_feature
+SELECT hour, feature, sum(calls), 0, 0, sum(input_tokens), sum(output_tokens), sum(cost_nusd), 0,
+       llmcost.stats_rollup(cost_stats), llmcost.stats_rollup(latency_stats)
+  FROM llmcost.rollup_hourly GROUP BY 1, 2;
+INSERT INTO llmcost.rollup_daily_user
+SELECT (hour AT TIME ZONE 'UTC')::date, user_id, sum(calls), sum(cost_nusd) FROM llmcost.rollup_hourly GROUP BY 1, 2;
+INSERT INTO llmcost.rollup_daily_feature
+SELECT (hour AT TIME ZONE 'UTC')::date, feature, provider, model, error_class, cache_status, sum(calls), 0, 0,
+       sum(input_tokens), 0, 0, sum(output_tokens), 0, sum(cost_nusd), 0, 0, 0, NULL, NULL
+  FROM llmcost.rollup_hourly GROUP BY 1, 2, 3, 4, 5, 6;
+VACUUM ANALYZE llmcost.rollup_hourly, llmcost.rollup_hourly_feature, llmcost.rollup_daily_user, llmcost.rollup_daily_feature;
+SQL
+    local at="'$END_DAY 00:00+00'::timestamptz" rows ours full ranged
+    rows=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.rollup_hourly")
+    ours=$(server_ms "SELECT count(*) FROM llmcost.find_anomalies($at)")
+    # The same checks with float8 window aggregates over the same rollups:
+    # rule 1 (band over a dense hourly series, zero hours included), rule 2
+    # (24-hour sum per user against its 7-day daily average), rule 3 (cost
+    # per call against the trailing window's).  First as a view over the
+    # history would compute them, then with each window cut to the rows the
+    # checked hour needs.
+    local band="WITH dense AS (SELECT f.feature, g.hour, coalesce(r.cost_nusd, 0) / 1e9::float8 AS cost, coalesce(r.calls, 0) AS calls FROM (SELECT DISTINCT feature FROM llmcost.rollup_hourly_feature) f CROSS JOIN generate_series((SELECT min(hour) FROM llmcost.rollup_hourly_feature WHERE hour >= LO), $at - interval '1 hour', interval '1 hour') g(hour) LEFT JOIN llmcost.rollup_hourly_feature r ON r.feature = f.feature AND r.hour = g.hour), w AS (SELECT feature, hour, cost, calls, avg(cost) OVER b AS m, stddev_samp(cost) OVER b AS sd, sum(cost) OVER b AS wc, sum(calls) OVER b AS wn FROM dense WINDOW b AS (PARTITION BY feature ORDER BY hour ROWS BETWEEN 168 PRECEDING AND 1 PRECEDING)) SELECT count(*) FILTER (WHERE cost > m + 3 * sd AND cost - m >= 0.25) + count(*) FILTER (WHERE calls >= 10 AND cost / calls >= 1.5 * wc / nullif(wn, 0) AND calls <= 1.2 * wn / 168.0) FROM w WHERE hour = $at - interval '1 hour'"
+    local runaway="WITH uh AS (SELECT user_id, hour, sum(cost_nusd) / 1e9::float8 AS cost FROM llmcost.rollup_hourly WHERE user_id IS NOT NULL AND hour >= LO GROUP BY 1, 2), w AS (SELECT user_id, hour, sum(cost) OVER (PARTITION BY user_id ORDER BY hour RANGE BETWEEN '23 hours' PRECEDING AND CURRENT ROW) AS c24 FROM uh), d AS (SELECT user_id, day, sum(cost_nusd / 1e9::float8) OVER (PARTITION BY user_id ORDER BY day RANGE BETWEEN '7 days'::interval PRECEDING AND '1 day'::interval PRECEDING) / 7 AS daily FROM llmcost.rollup_daily_user WHERE day >= LO::date) SELECT count(*) FROM w LEFT JOIN d ON d.user_id = w.user_id AND d.day = ($at - interval '24 hours')::date WHERE w.hour = $at - interval '1 hour' AND w.c24 >= 1 AND w.c24 > 10 * coalesce(d.daily, 0)"
+    local all="'-infinity'::timestamptz" week="($at - interval '170 hours')" days="($at - interval '9 days')"
+    full=$(server_ms "SELECT (${band//LO/$all}) + (${runaway//LO/$all})")
+    ranged=$(server_ms "SELECT (${band//LO/$week}) + (${runaway//LO/$days})")
+    printf '| full anomaly check, 40 features, 90 days, %s hourly rollup rows, 100,000 users (ms) | %.0f (float8 windows over the history) | %.0f | **%.0fx faster** (target >= 20x, < 500 ms) |\n' \
+        "$rows" "$full" "$ours" "$(echo "$full / $ours" | bc -l)"
+    printf '| the same vs float8 windows cut to the rows the hour needs (ms) | %.0f | %.0f | **%.1fx faster** |\n' \
+        "$ranged" "$ours" "$(echo "$ranged / $ours" | bc -l)"
+}
 setup_db
 {
     echo "| benchmark | baseline | llmcost | ratio |"
@@ -278,7 +331,8 @@ setup_db
         stats) bench_stats ;;
         sketch) bench_sketch ;;
         rollups) bench_rollups ;;
-        all) bench_ingest; bench_pricing; bench_stats; bench_sketch; bench_rollups ;;
+        alerts) bench_alerts ;;
+        all) bench_ingest; bench_pricing; bench_stats; bench_sketch; bench_rollups; bench_alerts ;;
     esac
 } | tee "$DIR/results.md"
 echo "(baselines: COPY of the same rows, with llmcost's cost and rate precomputed, into plain tables with the same columns and indexes; sum(input_tokens) over the same rows for pricing)"
