@@ -9,11 +9,11 @@ EXTENSION = llmcost
 EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" llmcost.control)
 
 MODULE_big = llmcost
-OBJS = src/llmcost.o src/money.o src/rates.o src/pricing.o src/stats.o src/sketch.o
+OBJS = src/llmcost.o src/money.o src/rates.o src/pricing.o src/stats.o src/sketch.o src/otlp.o
 DATA = src/llmcost--$(EXTVERSION).sql
 
 # pg_regress tests, in order: install first, the hijack test last.
-REGRESS = install events pricing peers rates loaders reprice partitions roles stats sketch fuzz rollups dashboards maintenance alerts security
+REGRESS = install events pricing peers rates loaders reprice partitions roles stats sketch fuzz rollups dashboards maintenance alerts otlp security
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # isolation specs in test/specs

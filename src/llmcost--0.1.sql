@@ -346,6 +346,161 @@ COMMENT ON FUNCTION llmcost.ingest(regclass) IS
 -- Partitions
 --------------------------------------------------------------------------
 
+--------------------------------------------------------------------------
+-- OpenTelemetry GenAI spans (OTLP/JSON)
+--------------------------------------------------------------------------
+
+CREATE FUNCTION llmcost.otlp_spans(body jsonb, user_keys text[], feature_keys text[], default_feature text,
+    OUT resource_index integer, OUT scope_index integer, OUT span_index integer,
+    OUT outcome text, OUT reason text,
+    OUT event_time timestamptz, OUT request_id text, OUT trace_id text, OUT span_id text,
+    OUT parent_span_id text, OUT user_id text, OUT feature text, OUT provider text, OUT model text,
+    OUT requested_model text, OUT operation text, OUT input_tokens integer,
+    OUT cached_read_tokens integer, OUT cache_write_tokens integer, OUT output_tokens integer,
+    OUT reasoning_tokens integer, OUT latency_ms double precision, OUT error_class text,
+    OUT client_cost_usd numeric, OUT scope_name text, OUT scope_version text, OUT service_name text,
+    OUT session_id text, OUT input_normalized boolean, OUT span jsonb)
+    RETURNS SETOF record
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'llmcost_otlp_spans';
+COMMENT ON FUNCTION llmcost.otlp_spans(jsonb, text[], text[], text) IS
+    'one row per span of an OTLP/JSON ExportTraceServiceRequest, mapped to event columns from every GenAI attribute dialect and classified: call, skipped or rejected (with the reason); read-only, what llmcost.ingest_otlp() ingests';
+
+CREATE TABLE llmcost.rejected_spans (
+    rejected_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    resource_index integer NOT NULL,
+    scope_index integer NOT NULL,
+    span_index integer NOT NULL,
+    reason text NOT NULL,
+    span jsonb
+);
+COMMENT ON TABLE llmcost.rejected_spans IS 'spans llmcost.ingest_otlp() refused, with the reason and the raw span (the good spans of their body were taken)';
+COMMENT ON COLUMN llmcost.rejected_spans.rejected_at IS 'when';
+COMMENT ON COLUMN llmcost.rejected_spans.resource_index IS 'index of its resourceSpans entry in the body';
+COMMENT ON COLUMN llmcost.rejected_spans.scope_index IS 'index of its scopeSpans entry';
+COMMENT ON COLUMN llmcost.rejected_spans.span_index IS 'index of the span';
+COMMENT ON COLUMN llmcost.rejected_spans.reason IS 'what is wrong with it';
+COMMENT ON COLUMN llmcost.rejected_spans.span IS 'the span as it came';
+
+-- The model-call spans taken, by trace and span: a call reported by two
+-- nested spans (a provider SDK's span inside an instrumentation's) is taken
+-- once, whichever of its spans arrives first, in one body or several.
+CREATE TABLE llmcost.otlp_model_calls (
+    trace_id text COLLATE "C" NOT NULL,
+    span_id text COLLATE "C" NOT NULL,
+    parent_span_id text COLLATE "C",
+    event_time timestamptz NOT NULL,
+    request_id text COLLATE "C" NOT NULL,
+    CONSTRAINT otlp_model_calls_key PRIMARY KEY (trace_id, span_id)
+);
+CREATE INDEX otlp_model_calls_parent ON llmcost.otlp_model_calls (trace_id, parent_span_id);
+CREATE INDEX otlp_model_calls_time ON llmcost.otlp_model_calls USING brin (event_time);
+COMMENT ON TABLE llmcost.otlp_model_calls IS 'model-call spans taken by llmcost.ingest_otlp(), so that nested spans of one call become one event; kept as long as raw events';
+COMMENT ON COLUMN llmcost.otlp_model_calls.trace_id IS 'trace id (hex, lower case)';
+COMMENT ON COLUMN llmcost.otlp_model_calls.span_id IS 'span id';
+COMMENT ON COLUMN llmcost.otlp_model_calls.parent_span_id IS 'parent span id';
+COMMENT ON COLUMN llmcost.otlp_model_calls.event_time IS 'the event''s event_time';
+COMMENT ON COLUMN llmcost.otlp_model_calls.request_id IS 'the event''s request_id';
+
+CREATE FUNCTION llmcost.ingest_otlp(body jsonb, OUT taken integer, OUT duplicates integer,
+                                    OUT skipped integer, OUT rejected integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s llmcost.settings;
+    msg text;
+    hint text;
+    traces text[];
+BEGIN
+    SELECT * INTO s FROM llmcost.settings;
+    -- Spans of one trace are taken one body at a time, so that two bodies
+    -- carrying nested spans of the same call never both take it: a lock per
+    -- trace, in order; a body of more traces than a transaction should hold
+    -- locks takes the whole ingest for itself instead.
+    SELECT array_agg(DISTINCT lower(x #>> '{}')) INTO traces
+      FROM jsonb_path_query(body, 'lax $.resourceSpans[*].scopeSpans[*].spans[*].traceId') x;
+    IF cardinality(traces) > 64 THEN
+        PERFORM pg_advisory_xact_lock(hashtext('llmcost.otlp'), 0);
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(hashtext('llmcost.otlp'), 0);
+        PERFORM pg_advisory_xact_lock(hashtext('llmcost.otlp'), hashtext(t.id))
+           FROM unnest(traces) t(id) ORDER BY hashtext(t.id);
+    END IF;
+    WITH spans AS MATERIALIZED (
+        SELECT * FROM llmcost.otlp_spans(body, s.otlp_user_keys, s.otlp_feature_keys, s.otlp_default_feature)),
+    -- within the body, a call span inside another one is the same call: the
+    -- outermost stands for it (it carries the application's attributes)
+    calls AS MATERIALIZED (
+        SELECT c.* FROM spans c
+         WHERE c.outcome = 'call'
+           AND NOT EXISTS (SELECT FROM spans p
+                            WHERE p.outcome = 'call' AND p.trace_id = c.trace_id AND p.span_id = c.parent_span_id)),
+    -- across bodies: not inside, nor around, a call taken before
+    claimed AS (
+        INSERT INTO llmcost.otlp_model_calls (trace_id, span_id, parent_span_id, event_time, request_id)
+        SELECT c.trace_id, c.span_id, c.parent_span_id, c.event_time, c.request_id
+          FROM calls c
+         WHERE NOT EXISTS (SELECT FROM llmcost.otlp_model_calls m
+                            WHERE m.trace_id = c.trace_id AND m.span_id = c.parent_span_id)
+           AND NOT EXISTS (SELECT FROM llmcost.otlp_model_calls m
+                            WHERE m.trace_id = c.trace_id AND m.parent_span_id = c.span_id)
+        ON CONFLICT DO NOTHING
+        RETURNING trace_id, span_id),
+    stored AS (
+        INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, feature, provider,
+                                    model, requested_model, operation, input_tokens, cached_read_tokens,
+                                    cache_write_tokens, output_tokens, reasoning_tokens, latency_ms,
+                                    error_class, client_cost_usd, attributes)
+        SELECT DISTINCT ON (c.trace_id, c.span_id)
+               c.event_time, c.request_id, c.trace_id, c.span_id, c.user_id, c.feature, c.provider,
+               c.model, c.requested_model, c.operation, c.input_tokens, c.cached_read_tokens,
+               c.cache_write_tokens, c.output_tokens, c.reasoning_tokens, c.latency_ms, c.error_class,
+               c.client_cost_usd,
+               jsonb_strip_nulls(jsonb_build_object('otel.scope.name', c.scope_name,
+                                                    'otel.scope.version', c.scope_version,
+                                                    'service.name', c.service_name,
+                                                    'session.id', c.session_id,
+                                                    'llmcost.input_tokens_normalized',
+                                                    CASE WHEN c.input_normalized THEN true END))
+          FROM calls c JOIN claimed USING (trace_id, span_id)
+        ON CONFLICT DO NOTHING
+        RETURNING 1),
+    refused AS (
+        INSERT INTO llmcost.rejected_spans (resource_index, scope_index, span_index, reason, span)
+        SELECT x.resource_index, x.scope_index, x.span_index, x.reason, x.span
+          FROM spans x WHERE x.outcome = 'rejected'
+        RETURNING 1)
+    SELECT (SELECT count(*) FROM stored),
+           (SELECT count(*) FROM spans WHERE outcome = 'call') - (SELECT count(*) FROM stored),
+           (SELECT count(*) FROM spans WHERE outcome = 'skipped'),
+           (SELECT count(*) FROM refused)
+      INTO taken, duplicates, skipped, rejected;
+EXCEPTION WHEN invalid_parameter_value THEN
+    -- a malformed body: say where and what, without the statement around it
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+    RAISE EXCEPTION '%', msg USING ERRCODE = 'invalid_parameter_value', HINT = hint;
+END
+$$;
+COMMENT ON FUNCTION llmcost.ingest_otlp(jsonb) IS
+    'takes an OTLP/JSON ExportTraceServiceRequest: one event per model call (a call reported by nested spans, or delivered again, once); counts the calls taken, the duplicates (spans delivered again, or nested in a call taken), the spans skipped (workflows, agents, tasks, spans without a model) and the spans rejected into llmcost.rejected_spans';
+
+CREATE FUNCTION llmcost.ingest_otlp(body text, OUT taken integer, OUT duplicates integer,
+                                    OUT skipped integer, OUT rejected integer)
+    LANGUAGE sql
+BEGIN ATOMIC
+    SELECT * FROM llmcost.ingest_otlp(body::jsonb);
+END;
+COMMENT ON FUNCTION llmcost.ingest_otlp(text) IS 'llmcost.ingest_otlp(jsonb) for a body as text';
+
+CREATE FUNCTION llmcost.ingest_otlp(body json, OUT taken integer, OUT duplicates integer,
+                                    OUT skipped integer, OUT rejected integer)
+    LANGUAGE sql
+BEGIN ATOMIC
+    SELECT * FROM llmcost.ingest_otlp(body::jsonb);
+END;
+COMMENT ON FUNCTION llmcost.ingest_otlp(json) IS 'llmcost.ingest_otlp(jsonb) for a body as json';
+
 CREATE FUNCTION llmcost.partition_name(day date) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN 'events_p' OPERATOR(pg_catalog.||) pg_catalog.to_char(day, 'YYYYMMDD');
@@ -1066,7 +1221,14 @@ CREATE TABLE llmcost.settings (
     latency_cost_k double precision NOT NULL DEFAULT 3
         CONSTRAINT settings_latency_cost_k CHECK (latency_cost_k OPERATOR(pg_catalog.>) 0),
     latency_cost_min_calls integer NOT NULL DEFAULT 20
-        CONSTRAINT settings_latency_cost_min_calls CHECK (latency_cost_min_calls OPERATOR(pg_catalog.>=) 2)
+        CONSTRAINT settings_latency_cost_min_calls CHECK (latency_cost_min_calls OPERATOR(pg_catalog.>=) 2),
+    -- OTLP ingest: where user and feature come from (span attributes first, then resource ones)
+    otlp_user_keys text[] NOT NULL
+        DEFAULT '{user.id,enduser.id,traceloop.association.properties.user_id,langfuse.user.id}',
+    otlp_feature_keys text[] NOT NULL
+        DEFAULT '{gen_ai.agent.name,gen_ai.workflow.name,traceloop.association.properties.feature,traceloop.workflow.name,langfuse.trace.name,service.name}',
+    otlp_default_feature text NOT NULL DEFAULT 'unknown'
+        CONSTRAINT settings_otlp_default_feature CHECK (otlp_default_feature OPERATOR(pg_catalog.<>) '')
 );
 INSERT INTO llmcost.settings DEFAULT VALUES;
 COMMENT ON TABLE llmcost.settings IS 'llmcost''s settings for this database (one row; UPDATE it)';
@@ -1086,6 +1248,9 @@ COMMENT ON COLUMN llmcost.settings.leak_factor IS 'rule feature_leak: alert when
 COMMENT ON COLUMN llmcost.settings.leak_max_call_growth IS 'rule feature_leak: while the hour''s calls exceed the usual hourly calls by at most this fraction';
 COMMENT ON COLUMN llmcost.settings.leak_min_calls IS 'rule feature_leak: hours with fewer priced calls are not judged';
 COMMENT ON COLUMN llmcost.settings.latency_cost_k IS 'rule latency_cost: alert when the logarithm of an hour''s mean latency x mean cost per call exceeds its trailing mean + k standard deviations';
+COMMENT ON COLUMN llmcost.settings.otlp_user_keys IS 'llmcost.ingest_otlp(): the attribute keys that name the user, tried in order (span attributes, then resource attributes)';
+COMMENT ON COLUMN llmcost.settings.otlp_feature_keys IS 'llmcost.ingest_otlp(): the attribute keys that name the feature, tried in order';
+COMMENT ON COLUMN llmcost.settings.otlp_default_feature IS 'llmcost.ingest_otlp(): the feature of spans that carry none of otlp_feature_keys';
 COMMENT ON COLUMN llmcost.settings.latency_cost_min_calls IS 'rule latency_cost: hours with fewer priced calls are neither judged nor part of the band';
 
 -- Where the last refresh stopped: rows whose ingested_at is at or after it
@@ -2137,6 +2302,7 @@ BEGIN
         dropped := dropped + 1;
     END LOOP;
     DELETE FROM llmcost.events_default WHERE event_time < horizon::timestamp AT TIME ZONE 'UTC';
+    DELETE FROM llmcost.otlp_model_calls WHERE event_time < horizon::timestamp AT TIME ZONE 'UTC';
     DELETE FROM llmcost.rollup_hourly
      WHERE hour < now() - make_interval(days => s.rollup_retention_days);
     GET DIAGNOSTICS rollup_rows_deleted = ROW_COUNT;
@@ -2296,6 +2462,8 @@ SELECT pg_catalog.pg_extension_config_dump('llmcost.rates_rate_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.model_aliases', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.events_default', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rejected_events', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.rejected_spans', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.otlp_model_calls', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.settings', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_state', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_hourly', '');
@@ -2341,6 +2509,12 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON llmcost.rates, llmcost.model_aliases TO 
 GRANT USAGE ON SEQUENCE llmcost.rates_rate_id_seq TO llmcost_admin;
 GRANT SELECT, UPDATE ON llmcost.events TO llmcost_admin;
 GRANT SELECT, DELETE ON llmcost.rejected_events TO llmcost_admin;
+GRANT SELECT, DELETE ON llmcost.rejected_spans TO llmcost_admin;
+REVOKE ALL ON FUNCTION llmcost.ingest_otlp(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.ingest_otlp(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.ingest_otlp(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llmcost.ingest_otlp(jsonb), llmcost.ingest_otlp(text), llmcost.ingest_otlp(json)
+    TO llmcost_ingest;
 
 REVOKE ALL ON FUNCTION llmcost.create_partitions(timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.create_partition(text, timestamptz, timestamptz) FROM PUBLIC;

@@ -1,0 +1,768 @@
+/*-------------------------------------------------------------------------
+ *
+ * otlp.c
+ *	  OpenTelemetry GenAI spans (OTLP/JSON ExportTraceServiceRequest) to
+ *	  llmcost events: llmcost.otlp_spans(body jsonb, ...) walks the body
+ *	  and returns one row per span, mapped from every attribute dialect in
+ *	  the wild (current gen_ai.*, the deprecated names, OpenLLMetry's
+ *	  traceloop.* and llm.*, Langfuse, OpenLIT) and classified: a model
+ *	  call, a span to skip (workflow, agent or task spans, spans without a
+ *	  model), or a span to reject (with the reason).
+ *
+ *	  The walk is in C because it is the hot path of OTLP ingest and
+ *	  because every value must be checked: a body is attacker-controlled
+ *	  input.  Structural errors of the body (resourceSpans is not an array,
+ *	  ...) raise an error naming where; a malformed span becomes a reject
+ *	  row and never costs the body its good spans.  llmcost.ingest_otlp()
+ *	  (SQL) decides which calls become events.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(llmcost_otlp_spans);
+
+/* the columns of llmcost.otlp_spans() */
+enum
+{
+	COL_RESOURCE, COL_SCOPE, COL_SPAN, COL_OUTCOME, COL_REASON,
+	COL_EVENT_TIME, COL_REQUEST_ID, COL_TRACE_ID, COL_SPAN_ID, COL_PARENT_SPAN_ID,
+	COL_USER_ID, COL_FEATURE, COL_PROVIDER, COL_MODEL, COL_REQUESTED_MODEL, COL_OPERATION,
+	COL_INPUT, COL_CACHED_READ, COL_CACHE_WRITE, COL_OUTPUT, COL_REASONING,
+	COL_LATENCY_MS, COL_ERROR_CLASS, COL_CLIENT_COST, COL_SCOPE_NAME, COL_SCOPE_VERSION,
+	COL_SERVICE_NAME, COL_SESSION_ID, COL_INPUT_NORMALIZED, COL_SPAN_JSON,
+	NUM_COLS
+};
+
+/* An attribute value, as OTLP/JSON types it. */
+typedef enum
+{
+	AV_STRING, AV_INT, AV_DOUBLE, AV_BOOL, AV_OTHER
+} AttrKind;
+
+typedef struct Attr
+{
+	const char *key;
+	int			keylen;
+	AttrKind	kind;
+	JsonbValue *value;			/* the typed value (string, numeric, bool) */
+	JsonbValue *first;			/* arrayValue: its first element's typed value */
+} Attr;
+
+typedef struct AttrList
+{
+	Attr	   *items;
+	int			n;
+} AttrList;
+
+/* Names in the order they are tried: the current convention first. */
+static const char *const MODEL_KEYS[] = {"gen_ai.response.model", "gen_ai.request.model",
+	"langfuse.observation.model.name", "llm.response.model", "llm.model_name", "llm.request.model", NULL};
+static const char *const REQUEST_MODEL_KEYS[] = {"gen_ai.request.model", "llm.request.model", NULL};
+static const char *const PROVIDER_KEYS[] = {"gen_ai.provider.name", "gen_ai.system", "llm.provider",
+	"llm.system", NULL};
+static const char *const OPERATION_KEYS[] = {"gen_ai.operation.name", "llm.request.type", NULL};
+static const char *const INPUT_KEYS[] = {"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
+	"llm.token_count.prompt", "llm.usage.prompt_tokens", NULL};
+static const char *const OUTPUT_KEYS[] = {"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
+	"llm.token_count.completion", "llm.usage.completion_tokens", NULL};
+static const char *const CACHE_READ_KEYS[] = {"gen_ai.usage.cache_read.input_tokens",
+	"gen_ai.usage.cache_read_input_tokens", "llm.usage.cache_read_input_tokens", NULL};
+static const char *const CACHE_WRITE_KEYS[] = {"gen_ai.usage.cache_creation.input_tokens",
+	"gen_ai.usage.cache_creation_input_tokens", "llm.usage.cache_creation_input_tokens", NULL};
+static const char *const REASONING_KEYS[] = {"gen_ai.usage.reasoning.output_tokens",
+	"gen_ai.usage.reasoning_tokens", "llm.usage.reasoning_tokens", NULL};
+static const char *const TOTAL_KEYS[] = {"gen_ai.usage.total_tokens", "llm.usage.total_tokens", NULL};
+static const char *const COST_KEYS[] = {"gen_ai.usage.cost", NULL};
+static const char *const RESPONSE_ID_KEYS[] = {"gen_ai.response.id", NULL};
+static const char *const ERROR_KEYS[] = {"error.type", NULL};
+static const char *const SESSION_KEYS[] = {"gen_ai.conversation.id", "session.id", "langfuse.session.id", NULL};
+static const char *const SPAN_KIND_KEYS[] = {"traceloop.span.kind", "langfuse.observation.type", NULL};
+static const char *const SERVICE_KEYS[] = {"service.name", NULL};
+
+/* ---------------------------------------------------------------------
+ * Reading the body
+ * --------------------------------------------------------------------- */
+
+/* The member of an object container, or NULL. */
+static JsonbValue *
+member(JsonbContainer *obj, const char *key)
+{
+	JsonbValue	res;
+	JsonbValue *v;
+
+	if (obj == NULL || !JsonContainerIsObject(obj))
+		return NULL;
+	v = getKeyJsonValueFromContainer(obj, key, strlen(key), &res);
+	return v ? (JsonbValue *) memcpy(palloc(sizeof(JsonbValue)), v, sizeof(JsonbValue)) : NULL;
+}
+
+static JsonbContainer *
+as_container(JsonbValue *v, bool array)
+{
+	if (v == NULL || v->type != jbvBinary)
+		return NULL;
+	if (array ? !JsonContainerIsArray(v->val.binary.data) : !JsonContainerIsObject(v->val.binary.data))
+		return NULL;
+	return v->val.binary.data;
+}
+
+/* An optional array member: NULL when absent or null; *bad when not an array. */
+static JsonbContainer *
+array_member(JsonbContainer *obj, const char *key, bool *bad)
+{
+	JsonbValue *v = member(obj, key);
+
+	*bad = false;
+	if (v == NULL || v->type == jbvNull)
+		return NULL;
+	if (as_container(v, true) == NULL)
+		*bad = true;
+	return as_container(v, true);
+}
+
+static int
+array_size(JsonbContainer *arr)
+{
+	return arr ? (int) JsonContainerSize(arr) : 0;
+}
+
+static char *
+string_of(JsonbValue *v)
+{
+	return (v && v->type == jbvString) ? pnstrdup(v->val.string.val, v->val.string.len) : NULL;
+}
+
+/*
+ * Strict unsigned decimal, as OTLP writes 64-bit integers in strings: digits
+ * only, no sign, no blanks, no overflow.
+ */
+static bool
+parse_uint64(const char *s, int len, uint64 *out)
+{
+	uint64		v = 0;
+
+	if (len <= 0 || len > 20)
+		return false;
+	for (int i = 0; i < len; i++)
+	{
+		if (!isdigit((unsigned char) s[i]))
+			return false;
+		if (v > (PG_UINT64_MAX - (s[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* A JSON number or decimal string holding a non-negative integer. */
+static bool
+uint64_of(JsonbValue *v, uint64 *out)
+{
+	if (v == NULL)
+		return false;
+	if (v->type == jbvString)
+		return parse_uint64(v->val.string.val, v->val.string.len, out);
+	if (v->type == jbvNumeric)
+	{
+		char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+
+		return parse_uint64(s, strlen(s), out);
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------------
+ * Attributes
+ * --------------------------------------------------------------------- */
+
+/* The typed value of an OTLP AnyValue object; kind AV_OTHER when unknown. */
+static AttrKind
+typed_value(JsonbContainer *anyvalue, JsonbValue **typed, JsonbValue **first)
+{
+	JsonbValue *v;
+
+	*typed = NULL;
+	*first = NULL;
+	if ((v = member(anyvalue, "stringValue")) != NULL && v->type == jbvString)
+		return (*typed = v, AV_STRING);
+	if ((v = member(anyvalue, "intValue")) != NULL && (v->type == jbvString || v->type == jbvNumeric))
+		return (*typed = v, AV_INT);
+	if ((v = member(anyvalue, "doubleValue")) != NULL && (v->type == jbvString || v->type == jbvNumeric))
+		return (*typed = v, AV_DOUBLE);
+	if ((v = member(anyvalue, "boolValue")) != NULL && v->type == jbvBool)
+		return (*typed = v, AV_BOOL);
+	if ((v = member(anyvalue, "arrayValue")) != NULL)
+	{
+		JsonbContainer *values = as_container(member(as_container(v, false), "values"), true);
+
+		if (values && array_size(values) > 0)
+		{
+			JsonbValue *e = getIthJsonbValueFromContainer(values, 0);
+			JsonbValue *dummy;
+
+			if (as_container(e, false))
+				typed_value(as_container(e, false), first, &dummy);
+		}
+	}
+	return AV_OTHER;
+}
+
+/*
+ * Reads an attributes array.  Returns NULL, or the reason it is malformed.
+ */
+static const char *
+read_attrs(JsonbContainer *arr, AttrList *list)
+{
+	int			n = array_size(arr);
+
+	list->n = 0;
+	list->items = n > 0 ? palloc(sizeof(Attr) * n) : NULL;
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+		JsonbContainer *obj = as_container(e, false);
+		JsonbValue *key;
+		JsonbContainer *anyvalue;
+		Attr	   *a;
+
+		if (obj == NULL)
+			return psprintf("attribute %d is not an object", i);
+		key = member(obj, "key");
+		if (key == NULL || key->type != jbvString || key->val.string.len == 0)
+			return psprintf("attribute %d has no key", i);
+		a = &list->items[list->n++];
+		a->key = key->val.string.val;
+		a->keylen = key->val.string.len;
+		anyvalue = as_container(member(obj, "value"), false);
+		a->kind = anyvalue ? typed_value(anyvalue, &a->value, &a->first) : AV_OTHER;
+		if (!anyvalue)
+			a->value = a->first = NULL;
+	}
+	return NULL;
+}
+
+static Attr *
+find_attr(AttrList *list, const char *key, int keylen)
+{
+	for (int i = 0; i < list->n; i++)
+		if (list->items[i].keylen == keylen && memcmp(list->items[i].key, key, keylen) == 0)
+			return &list->items[i];
+	return NULL;
+}
+
+/* The first of keys present in the span's attributes (then the resource's, if given). */
+static Attr *
+first_attr(AttrList *span, AttrList *resource, const char *const *keys)
+{
+	for (int k = 0; keys[k]; k++)
+	{
+		Attr	   *a = find_attr(span, keys[k], strlen(keys[k]));
+
+		if (a == NULL && resource)
+			a = find_attr(resource, keys[k], strlen(keys[k]));
+		if (a && (a->value || a->first))
+			return a;
+	}
+	return NULL;
+}
+
+/* An attribute as text: strings as they are, numbers and booleans spelled out. */
+static char *
+attr_text(Attr *a)
+{
+	JsonbValue *v;
+
+	if (a == NULL)
+		return NULL;
+	v = a->value ? a->value : a->first;
+	if (v == NULL)
+		return NULL;
+	switch (v->type)
+	{
+		case jbvString:
+			return v->val.string.len > 0 ? pnstrdup(v->val.string.val, v->val.string.len) : NULL;
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return pstrdup(v->val.boolean ? "true" : "false");
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * A token count: an integer from 0 to INT32_MAX, as intValue (string or
+ * number), an integral doubleValue, or a decimal stringValue.  Returns
+ * false with *err set when the attribute is present and not such a count.
+ */
+static bool
+attr_count(Attr *a, int32 *out, const char **err)
+{
+	uint64		v;
+
+	*out = 0;
+	if (a == NULL)
+		return true;
+	if (a->value == NULL || !uint64_of(a->value, &v) || v > PG_INT32_MAX)
+	{
+		char	   *t = attr_text(a);
+
+		*err = psprintf("attribute %.*s is not a token count from 0 to 2147483647: %s",
+						a->keylen, a->key, t ? t : "(not a number)");
+		return false;
+	}
+	*out = (int32) v;
+	return true;
+}
+
+/* The first of a configured list of keys (text[]) present, as text. */
+static char *
+configured_attr(AttrList *span, AttrList *resource, Datum *keys, bool *nulls, int nkeys)
+{
+	for (int k = 0; k < nkeys; k++)
+	{
+		text	   *t;
+		Attr	   *a;
+		char	   *s;
+
+		if (nulls[k])
+			continue;
+		t = DatumGetTextPP(keys[k]);
+		a = find_attr(span, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		if (a == NULL && resource)
+			a = find_attr(resource, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		if (a && (s = attr_text(a)) != NULL)
+			return s;
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * One span
+ * --------------------------------------------------------------------- */
+
+typedef struct SpanContext
+{
+	AttrList   *resource;
+	char	   *scope_name;
+	char	   *scope_version;
+	Datum	   *user_keys;
+	bool	   *user_nulls;
+	int			n_user_keys;
+	Datum	   *feature_keys;
+	bool	   *feature_nulls;
+	int			n_feature_keys;
+	text	   *default_feature;
+} SpanContext;
+
+static bool
+lower_equals(const char *a, const char *b)
+{
+	return a && b && pg_strcasecmp(a, b) == 0;
+}
+
+static char *
+lowered(char *s)
+{
+	if (s)
+		for (char *p = s; *p; p++)
+			*p = pg_tolower((unsigned char) *p);
+	return s;
+}
+
+/* Hex ids: OTLP/JSON writes traceId and spanId as hex strings. */
+static bool
+valid_hex_id(const char *s, int len)
+{
+	if (s == NULL || (len != 16 && len != 32))
+		return false;
+	for (int i = 0; i < len; i++)
+		if (!isxdigit((unsigned char) s[i]))
+			return false;
+	return true;
+}
+
+/* Spans that stand for more than one call, or for none: never events. */
+static bool
+is_parent_operation(const char *operation, const char *span_kind)
+{
+	static const char *const parents[] = {"invoke_agent", "create_agent", "execute_tool", "invoke_workflow",
+	"workflow", "task", "agent", "tool", "chain", "span", "event", NULL};
+
+	for (int i = 0; parents[i]; i++)
+		if (lower_equals(operation, parents[i]) || lower_equals(span_kind, parents[i]))
+			return true;
+	return false;
+}
+
+static TimestampTz
+unix_nanos_to_timestamptz(uint64 ns)
+{
+	return (TimestampTz) (ns / 1000) - ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+}
+
+/*
+ * Maps one span into values[]/nulls[].  Returns NULL for a model call,
+ * or the reason to skip (*reject false) or reject (*reject true) it.
+ */
+static const char *
+map_span(JsonbContainer *span, SpanContext *cx, Datum *values, bool *nulls, bool *reject)
+{
+	AttrList	attrs;
+	bool		bad;
+	JsonbContainer *arr;
+	const char *err = NULL;
+	char	   *trace_id,
+			   *span_id,
+			   *s;
+	uint64		start_ns,
+				end_ns,
+				total = 0;
+	int32		input,
+				output,
+				cache_read,
+				cache_write,
+				reasoning;
+	bool		has_total = false;
+	char	   *model,
+			   *requested,
+			   *operation,
+			   *span_kind,
+			   *provider;
+	Attr	   *a;
+	TimestampTz start;
+
+	*reject = true;
+	arr = array_member(span, "attributes", &bad);
+	if (bad)
+		return "attributes is not an array";
+	if ((err = read_attrs(arr, &attrs)) != NULL)
+		return err;
+
+	trace_id = string_of(member(span, "traceId"));
+	span_id = string_of(member(span, "spanId"));
+	if (!valid_hex_id(trace_id, trace_id ? strlen(trace_id) : 0) || strlen(trace_id) != 32)
+		return "traceId is not 32 hex digits";
+	if (!valid_hex_id(span_id, span_id ? strlen(span_id) : 0) || strlen(span_id) != 16)
+		return "spanId is not 16 hex digits";
+	values[COL_TRACE_ID] = CStringGetTextDatum(lowered(trace_id));
+	values[COL_SPAN_ID] = CStringGetTextDatum(lowered(span_id));
+	nulls[COL_TRACE_ID] = nulls[COL_SPAN_ID] = false;
+	s = string_of(member(span, "parentSpanId"));
+	if (s && *s)
+	{
+		if (!valid_hex_id(s, strlen(s)) || strlen(s) != 16)
+			return "parentSpanId is not 16 hex digits";
+		values[COL_PARENT_SPAN_ID] = CStringGetTextDatum(lowered(s));
+		nulls[COL_PARENT_SPAN_ID] = false;
+	}
+
+	if (!uint64_of(member(span, "startTimeUnixNano"), &start_ns) || start_ns == 0)
+		return "startTimeUnixNano is not a positive integer";
+	if (!uint64_of(member(span, "endTimeUnixNano"), &end_ns) || end_ns < start_ns)
+		return "endTimeUnixNano is not an integer at or after startTimeUnixNano";
+	start = unix_nanos_to_timestamptz(start_ns);
+	if (!IS_VALID_TIMESTAMP(start))
+		return "startTimeUnixNano is out of range";
+	values[COL_EVENT_TIME] = TimestampTzGetDatum(start);
+	values[COL_LATENCY_MS] = Float8GetDatum((double) (end_ns - start_ns) / 1000000.0);
+	nulls[COL_EVENT_TIME] = nulls[COL_LATENCY_MS] = false;
+
+	/* what kind of span: only model calls become events */
+	model = attr_text(first_attr(&attrs, NULL, MODEL_KEYS));
+	requested = attr_text(first_attr(&attrs, NULL, REQUEST_MODEL_KEYS));
+	operation = lowered(attr_text(first_attr(&attrs, NULL, OPERATION_KEYS)));
+	span_kind = lowered(attr_text(first_attr(&attrs, NULL, SPAN_KIND_KEYS)));
+	provider = lowered(attr_text(first_attr(&attrs, cx->resource, PROVIDER_KEYS)));
+
+	if (!attr_count(first_attr(&attrs, NULL, INPUT_KEYS), &input, &err) ||
+		!attr_count(first_attr(&attrs, NULL, OUTPUT_KEYS), &output, &err) ||
+		!attr_count(first_attr(&attrs, NULL, CACHE_READ_KEYS), &cache_read, &err) ||
+		!attr_count(first_attr(&attrs, NULL, CACHE_WRITE_KEYS), &cache_write, &err) ||
+		!attr_count(first_attr(&attrs, NULL, REASONING_KEYS), &reasoning, &err))
+		return err;
+	if ((a = first_attr(&attrs, NULL, TOTAL_KEYS)) != NULL)
+	{
+		if (!a->value || !uint64_of(a->value, &total))
+			return psprintf("attribute %.*s is not a token count", a->keylen, a->key);
+		has_total = true;
+	}
+
+	*reject = false;
+	if (is_parent_operation(operation, span_kind))
+		return "a workflow, agent, task or tool span: its model calls are their own spans";
+	if (model == NULL)
+		return "no model: not a model call";
+
+	/*
+	 * Inclusive input: some instrumentations report Anthropic's exclusive
+	 * count (uncached input only).  It is certainly exclusive when the cache
+	 * counts exceed it, or when the reported total adds the cache counts on
+	 * top of input and output.
+	 */
+	nulls[COL_INPUT_NORMALIZED] = false;
+	values[COL_INPUT_NORMALIZED] = BoolGetDatum(false);
+	if (cache_read > 0 || cache_write > 0)
+	{
+		int64		cached = (int64) cache_read + cache_write;
+
+		if (cached > input ||
+			(has_total && total == (uint64) input + output + cached && total != (uint64) input + output))
+		{
+			if (input + cached > PG_INT32_MAX)
+			{
+				*reject = true;
+				return "input tokens with the cached ones exceed 2147483647";
+			}
+			input += (int32) cached;
+			values[COL_INPUT_NORMALIZED] = BoolGetDatum(true);
+		}
+	}
+	*reject = true;
+	if (reasoning > output)
+		return psprintf("reasoning tokens (%d) exceed output tokens (%d)", reasoning, output);
+	*reject = false;
+
+	values[COL_MODEL] = CStringGetTextDatum(model);
+	nulls[COL_MODEL] = false;
+	if (requested && pg_strcasecmp(requested, model) != 0)
+	{
+		values[COL_REQUESTED_MODEL] = CStringGetTextDatum(requested);
+		nulls[COL_REQUESTED_MODEL] = false;
+	}
+	values[COL_PROVIDER] = CStringGetTextDatum(provider ? provider : "unknown");
+	values[COL_OPERATION] = CStringGetTextDatum(operation ? operation : "chat");
+	values[COL_INPUT] = Int32GetDatum(input);
+	values[COL_OUTPUT] = Int32GetDatum(output);
+	values[COL_CACHED_READ] = Int32GetDatum(cache_read);
+	values[COL_CACHE_WRITE] = Int32GetDatum(cache_write);
+	values[COL_REASONING] = Int32GetDatum(reasoning);
+	nulls[COL_PROVIDER] = nulls[COL_OPERATION] = nulls[COL_INPUT] = nulls[COL_OUTPUT] = false;
+	nulls[COL_CACHED_READ] = nulls[COL_CACHE_WRITE] = nulls[COL_REASONING] = false;
+
+	/* who and what for: configurable keys, span first, then resource */
+	if ((s = configured_attr(&attrs, cx->resource, cx->user_keys, cx->user_nulls, cx->n_user_keys)) != NULL)
+	{
+		values[COL_USER_ID] = CStringGetTextDatum(s);
+		nulls[COL_USER_ID] = false;
+	}
+	s = configured_attr(&attrs, cx->resource, cx->feature_keys, cx->feature_nulls, cx->n_feature_keys);
+	values[COL_FEATURE] = s ? CStringGetTextDatum(s) : PointerGetDatum(cx->default_feature);
+	nulls[COL_FEATURE] = false;
+
+	/* request id: the provider's response id, else the span's own ids */
+	s = attr_text(first_attr(&attrs, NULL, RESPONSE_ID_KEYS));
+	values[COL_REQUEST_ID] = CStringGetTextDatum(s ? s : psprintf("%s:%s", trace_id, span_id));
+	nulls[COL_REQUEST_ID] = false;
+
+	/* errors: error.type, else the span status */
+	s = attr_text(first_attr(&attrs, NULL, ERROR_KEYS));
+	if (s == NULL)
+	{
+		JsonbContainer *status = as_container(member(span, "status"), false);
+		JsonbValue *code = member(status, "code");
+		uint64		c = 0;
+
+		if (code && ((code->type == jbvString && code->val.string.len == 17 &&
+					  memcmp(code->val.string.val, "STATUS_CODE_ERROR", 17) == 0) ||
+					 (uint64_of(code, &c) && c == 2)))
+			s = pstrdup("error");
+	}
+	if (s)
+	{
+		values[COL_ERROR_CLASS] = CStringGetTextDatum(s);
+		nulls[COL_ERROR_CLASS] = false;
+	}
+
+	/* the cost the client computed, kept apart */
+	a = first_attr(&attrs, NULL, COST_KEYS);
+	if (a && a->value && a->value->type == jbvNumeric && !numeric_is_nan(a->value->val.numeric) &&
+		!numeric_is_inf(a->value->val.numeric))
+	{
+		values[COL_CLIENT_COST] = NumericGetDatum(a->value->val.numeric);
+		nulls[COL_CLIENT_COST] = false;
+	}
+
+	if ((s = attr_text(first_attr(&attrs, cx->resource, SESSION_KEYS))) != NULL)
+	{
+		values[COL_SESSION_ID] = CStringGetTextDatum(s);
+		nulls[COL_SESSION_ID] = false;
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * The body
+ * --------------------------------------------------------------------- */
+
+static void
+body_error(const char *where, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("malformed OTLP/JSON body at %s: %s", where, what),
+			 errhint("The body must be an OTLP/JSON ExportTraceServiceRequest: {\"resourceSpans\": [{\"resource\": {...}, \"scopeSpans\": [{\"scope\": {...}, \"spans\": [...]}]}]}.")));
+}
+
+static void
+emit(Tuplestorestate *ts, TupleDesc desc, Datum *values, bool *nulls, int r, int sc, int sp,
+	 const char *outcome, const char *reason, SpanContext *cx, JsonbValue *raw)
+{
+	values[COL_RESOURCE] = Int32GetDatum(r);
+	values[COL_SCOPE] = Int32GetDatum(sc);
+	values[COL_SPAN] = Int32GetDatum(sp);
+	values[COL_OUTCOME] = CStringGetTextDatum(outcome);
+	nulls[COL_RESOURCE] = nulls[COL_SCOPE] = nulls[COL_SPAN] = nulls[COL_OUTCOME] = false;
+	if (reason)
+	{
+		values[COL_REASON] = CStringGetTextDatum(reason);
+		nulls[COL_REASON] = false;
+	}
+	if (cx->scope_name)
+	{
+		values[COL_SCOPE_NAME] = CStringGetTextDatum(cx->scope_name);
+		nulls[COL_SCOPE_NAME] = false;
+	}
+	if (cx->scope_version)
+	{
+		values[COL_SCOPE_VERSION] = CStringGetTextDatum(cx->scope_version);
+		nulls[COL_SCOPE_VERSION] = false;
+	}
+	{
+		char	   *svc = attr_text(first_attr(cx->resource, NULL, SERVICE_KEYS));
+
+		if (svc)
+		{
+			values[COL_SERVICE_NAME] = CStringGetTextDatum(svc);
+			nulls[COL_SERVICE_NAME] = false;
+		}
+	}
+	/* the raw span is kept only where someone must read it: rejects */
+	if (raw && strcmp(outcome, "rejected") == 0)
+	{
+		values[COL_SPAN_JSON] = JsonbPGetDatum(JsonbValueToJsonb(raw));
+		nulls[COL_SPAN_JSON] = false;
+	}
+	tuplestore_putvalues(ts, desc, values, nulls);
+}
+
+/*
+ * otlp_spans(body jsonb, user_keys text[], feature_keys text[],
+ *            default_feature text) returns setof record
+ */
+Datum
+llmcost_otlp_spans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Jsonb	   *body;
+	JsonbContainer *resource_spans;
+	SpanContext cx = {0};
+	bool		bad;
+	MemoryContext span_cxt,
+				old;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("llmcost.otlp_spans() takes no NULL argument")));
+	body = PG_GETARG_JSONB_P(0);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT,
+					  &cx.user_keys, &cx.user_nulls, &cx.n_user_keys);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT,
+					  &cx.feature_keys, &cx.feature_nulls, &cx.n_feature_keys);
+	cx.default_feature = PG_GETARG_TEXT_PP(3);
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (!JB_ROOT_IS_OBJECT(body) || JB_ROOT_IS_SCALAR(body))
+		body_error("the body", "not a JSON object");
+	resource_spans = array_member(&body->root, "resourceSpans", &bad);
+	if (bad)
+		body_error("resourceSpans", "not an array");
+
+	/* each span's garbage goes when its row is stored */
+	span_cxt = AllocSetContextCreate(CurrentMemoryContext, "llmcost otlp span", ALLOCSET_DEFAULT_SIZES);
+
+	for (int r = 0; r < array_size(resource_spans); r++)
+	{
+		JsonbContainer *rs = as_container(getIthJsonbValueFromContainer(resource_spans, r), false);
+		JsonbContainer *resource,
+				   *scope_spans;
+		AttrList	resource_attrs = {0};
+		const char *err;
+		char		where[96];
+
+		snprintf(where, sizeof(where), "resourceSpans[%d]", r);
+		if (rs == NULL)
+			body_error(where, "not an object");
+		resource = as_container(member(rs, "resource"), false);
+		if (member(rs, "resource") && member(rs, "resource")->type != jbvNull && resource == NULL)
+			body_error(where, "resource is not an object");
+		if (resource)
+		{
+			JsonbContainer *attrs = array_member(resource, "attributes", &bad);
+
+			if (bad)
+				body_error(where, "resource.attributes is not an array");
+			if ((err = read_attrs(attrs, &resource_attrs)) != NULL)
+				body_error(where, psprintf("resource.attributes: %s", err));
+		}
+		cx.resource = &resource_attrs;
+		scope_spans = array_member(rs, "scopeSpans", &bad);
+		if (bad)
+			body_error(where, "scopeSpans is not an array");
+
+		for (int sc = 0; sc < array_size(scope_spans); sc++)
+		{
+			JsonbContainer *ss = as_container(getIthJsonbValueFromContainer(scope_spans, sc), false);
+			JsonbContainer *scope,
+					   *spans;
+
+			snprintf(where, sizeof(where), "resourceSpans[%d].scopeSpans[%d]", r, sc);
+			if (ss == NULL)
+				body_error(where, "not an object");
+			scope = as_container(member(ss, "scope"), false);
+			cx.scope_name = string_of(member(scope, "name"));
+			cx.scope_version = string_of(member(scope, "version"));
+			spans = array_member(ss, "spans", &bad);
+			if (bad)
+				body_error(where, "spans is not an array");
+
+			for (int sp = 0; sp < array_size(spans); sp++)
+			{
+				JsonbValue *raw = getIthJsonbValueFromContainer(spans, sp);
+				JsonbContainer *span = as_container(raw, false);
+				Datum		values[NUM_COLS];
+				bool		nulls[NUM_COLS];
+				bool		reject = true;
+				const char *reason;
+
+				/* the tuplestore copies the row: the span's memory can go */
+				old = MemoryContextSwitchTo(span_cxt);
+				memset(nulls, true, sizeof(nulls));
+				reason = span ? map_span(span, &cx, values, nulls, &reject) : "not an object";
+				if (reason && reject)
+					memset(nulls + COL_EVENT_TIME, true, sizeof(bool) * (NUM_COLS - COL_EVENT_TIME));
+				emit(rsinfo->setResult, rsinfo->setDesc, values, nulls, r, sc, sp,
+					 reason == NULL ? "call" : reject ? "rejected" : "skipped", reason, &cx, raw);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(span_cxt);
+			}
+		}
+	}
+	MemoryContextDelete(span_cxt);
+	return (Datum) 0;
+}
