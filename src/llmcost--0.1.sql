@@ -350,21 +350,25 @@ COMMENT ON FUNCTION llmcost.ingest(regclass) IS
 -- OpenTelemetry GenAI spans (OTLP/JSON)
 --------------------------------------------------------------------------
 
-CREATE FUNCTION llmcost.otlp_spans(body jsonb, user_keys text[], feature_keys text[], default_feature text,
-    OUT resource_index integer, OUT scope_index integer, OUT span_index integer,
-    OUT outcome text, OUT reason text,
-    OUT event_time timestamptz, OUT request_id text, OUT trace_id text, OUT span_id text,
-    OUT parent_span_id text, OUT user_id text, OUT feature text, OUT provider text, OUT model text,
-    OUT requested_model text, OUT operation text, OUT input_tokens integer,
-    OUT cached_read_tokens integer, OUT cache_write_tokens integer, OUT output_tokens integer,
-    OUT reasoning_tokens integer, OUT latency_ms double precision, OUT error_class text,
-    OUT client_cost_usd numeric, OUT scope_name text, OUT scope_version text, OUT service_name text,
-    OUT session_id text, OUT input_normalized boolean, OUT span jsonb)
-    RETURNS SETOF record
+CREATE TYPE llmcost.otlp_span AS (
+    resource_index integer, scope_index integer, span_index integer,
+    outcome text, reason text,
+    event_time timestamptz, request_id text, trace_id text, span_id text,
+    parent_span_id text, user_id text, feature text, provider text, model text,
+    requested_model text, operation text, input_tokens integer,
+    cached_read_tokens integer, cache_write_tokens integer, output_tokens integer,
+    reasoning_tokens integer, latency_ms double precision, error_class text,
+    client_cost_usd numeric, scope_name text, scope_version text, service_name text,
+    session_id text, input_normalized boolean, span jsonb);
+COMMENT ON TYPE llmcost.otlp_span IS 'one span of an OTLP/JSON body as llmcost.otlp_spans() reads it: where it is, call, skipped or rejected (and why), and the event columns';
+
+CREATE FUNCTION llmcost.otlp_spans(body jsonb, user_keys text[], feature_keys text[], default_feature text)
+    RETURNS SETOF llmcost.otlp_span
     LANGUAGE c STABLE PARALLEL SAFE
+    ROWS 100  -- an exporter's batch
     AS 'MODULE_PATHNAME', 'llmcost_otlp_spans';
 COMMENT ON FUNCTION llmcost.otlp_spans(jsonb, text[], text[], text) IS
-    'one row per span of an OTLP/JSON ExportTraceServiceRequest, mapped to event columns from every GenAI attribute dialect and classified: call, skipped or rejected (with the reason); read-only, what llmcost.ingest_otlp() ingests';
+    'one row per span of an OTLP/JSON ExportTraceServiceRequest, mapped to event columns from every GenAI attribute dialect and classified: call, skipped (workflow, agent, task or tool spans, spans without a model, calls nested in another call span of the body) or rejected, with the reason; read-only, what llmcost.ingest_otlp() ingests';
 
 CREATE TABLE llmcost.rejected_spans (
     rejected_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -393,7 +397,7 @@ CREATE TABLE llmcost.otlp_model_calls (
     request_id text COLLATE "C" NOT NULL,
     CONSTRAINT otlp_model_calls_key PRIMARY KEY (trace_id, span_id)
 );
-CREATE INDEX otlp_model_calls_parent ON llmcost.otlp_model_calls (trace_id, parent_span_id);
+-- (no index on the parent: the key's trace prefix finds a trace's few calls)
 CREATE INDEX otlp_model_calls_time ON llmcost.otlp_model_calls USING brin (event_time);
 COMMENT ON TABLE llmcost.otlp_model_calls IS 'model-call spans taken by llmcost.ingest_otlp(), so that nested spans of one call become one event; kept as long as raw events';
 COMMENT ON COLUMN llmcost.otlp_model_calls.trace_id IS 'trace id (hex, lower case)';
@@ -409,81 +413,72 @@ CREATE FUNCTION llmcost.ingest_otlp(body jsonb, OUT taken integer, OUT duplicate
 AS $$
 DECLARE
     s llmcost.settings;
-    msg text;
-    hint text;
+    sp llmcost.otlp_span[];
     traces text[];
+    claimed text[];
 BEGIN
     SELECT * INTO s FROM llmcost.settings;
+    sp := ARRAY(SELECT x FROM llmcost.otlp_spans(body, s.otlp_user_keys, s.otlp_feature_keys,
+                                                 s.otlp_default_feature) x);
+
     -- Spans of one trace are taken one body at a time, so that two bodies
     -- carrying nested spans of the same call never both take it: a lock per
     -- trace, in order; a body of more traces than a transaction should hold
     -- locks takes the whole ingest for itself instead.
-    SELECT array_agg(DISTINCT lower(x #>> '{}')) INTO traces
-      FROM jsonb_path_query(body, 'lax $.resourceSpans[*].scopeSpans[*].spans[*].traceId') x;
+    traces := ARRAY(SELECT DISTINCT x.trace_id FROM unnest(sp) x WHERE x.outcome = 'call');
     IF cardinality(traces) > 64 THEN
         PERFORM pg_advisory_xact_lock(hashtext('llmcost.otlp'), 0);
-    ELSE
+    ELSIF cardinality(traces) > 0 THEN
         PERFORM pg_advisory_xact_lock_shared(hashtext('llmcost.otlp'), 0);
         PERFORM pg_advisory_xact_lock(hashtext('llmcost.otlp'), hashtext(t.id))
            FROM unnest(traces) t(id) ORDER BY hashtext(t.id);
     END IF;
-    WITH spans AS MATERIALIZED (
-        SELECT * FROM llmcost.otlp_spans(body, s.otlp_user_keys, s.otlp_feature_keys, s.otlp_default_feature)),
-    -- within the body, a call span inside another one is the same call: the
-    -- outermost stands for it (it carries the application's attributes)
-    calls AS MATERIALIZED (
-        SELECT c.* FROM spans c
-         WHERE c.outcome = 'call'
-           AND NOT EXISTS (SELECT FROM spans p
-                            WHERE p.outcome = 'call' AND p.trace_id = c.trace_id AND p.span_id = c.parent_span_id)),
-    -- across bodies: not inside, nor around, a call taken before
-    claimed AS (
+
+    -- Claim the calls: not already taken (a retried delivery), not inside
+    -- nor around a call taken from another body.
+    WITH c AS (
         INSERT INTO llmcost.otlp_model_calls (trace_id, span_id, parent_span_id, event_time, request_id)
-        SELECT c.trace_id, c.span_id, c.parent_span_id, c.event_time, c.request_id
-          FROM calls c
-         WHERE NOT EXISTS (SELECT FROM llmcost.otlp_model_calls m
-                            WHERE m.trace_id = c.trace_id AND m.span_id = c.parent_span_id)
+        SELECT x.trace_id, x.span_id, x.parent_span_id, x.event_time, x.request_id
+          FROM unnest(sp) x
+         WHERE x.outcome = 'call'
            AND NOT EXISTS (SELECT FROM llmcost.otlp_model_calls m
-                            WHERE m.trace_id = c.trace_id AND m.parent_span_id = c.span_id)
+                            WHERE m.trace_id = x.trace_id
+                              AND (m.span_id = x.parent_span_id OR m.parent_span_id = x.span_id))
         ON CONFLICT DO NOTHING
-        RETURNING trace_id, span_id),
-    stored AS (
-        INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, feature, provider,
-                                    model, requested_model, operation, input_tokens, cached_read_tokens,
-                                    cache_write_tokens, output_tokens, reasoning_tokens, latency_ms,
-                                    error_class, client_cost_usd, attributes)
-        SELECT DISTINCT ON (c.trace_id, c.span_id)
-               c.event_time, c.request_id, c.trace_id, c.span_id, c.user_id, c.feature, c.provider,
-               c.model, c.requested_model, c.operation, c.input_tokens, c.cached_read_tokens,
-               c.cache_write_tokens, c.output_tokens, c.reasoning_tokens, c.latency_ms, c.error_class,
-               c.client_cost_usd,
-               jsonb_strip_nulls(jsonb_build_object('otel.scope.name', c.scope_name,
-                                                    'otel.scope.version', c.scope_version,
-                                                    'service.name', c.service_name,
-                                                    'session.id', c.session_id,
-                                                    'llmcost.input_tokens_normalized',
-                                                    CASE WHEN c.input_normalized THEN true END))
-          FROM calls c JOIN claimed USING (trace_id, span_id)
-        ON CONFLICT DO NOTHING
-        RETURNING 1),
-    refused AS (
-        INSERT INTO llmcost.rejected_spans (resource_index, scope_index, span_index, reason, span)
-        SELECT x.resource_index, x.scope_index, x.span_index, x.reason, x.span
-          FROM spans x WHERE x.outcome = 'rejected'
-        RETURNING 1)
-    SELECT (SELECT count(*) FROM stored),
-           (SELECT count(*) FROM spans WHERE outcome = 'call') - (SELECT count(*) FROM stored),
-           (SELECT count(*) FROM spans WHERE outcome = 'skipped'),
-           (SELECT count(*) FROM refused)
-      INTO taken, duplicates, skipped, rejected;
-EXCEPTION WHEN invalid_parameter_value THEN
-    -- a malformed body: say where and what, without the statement around it
-    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
-    RAISE EXCEPTION '%', msg USING ERRCODE = 'invalid_parameter_value', HINT = hint;
+        RETURNING trace_id || span_id AS k)
+    SELECT array_agg(c.k) INTO claimed FROM c;
+
+    INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, feature, provider,
+                                model, requested_model, operation, input_tokens, cached_read_tokens,
+                                cache_write_tokens, output_tokens, reasoning_tokens, latency_ms,
+                                error_class, client_cost_usd, attributes)
+    SELECT x.event_time, x.request_id, x.trace_id, x.span_id, x.user_id, x.feature, x.provider,
+           x.model, x.requested_model, x.operation, x.input_tokens, x.cached_read_tokens,
+           x.cache_write_tokens, x.output_tokens, x.reasoning_tokens, x.latency_ms, x.error_class,
+           x.client_cost_usd,
+           jsonb_strip_nulls(jsonb_build_object('otel.scope.name', x.scope_name,
+                                                'otel.scope.version', x.scope_version,
+                                                'service.name', x.service_name,
+                                                'session.id', x.session_id,
+                                                'llmcost.input_tokens_normalized',
+                                                CASE WHEN x.input_normalized THEN true END))
+      FROM unnest(sp) x
+     WHERE x.outcome = 'call' AND x.trace_id || x.span_id = ANY (claimed)
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS taken = ROW_COUNT;
+
+    INSERT INTO llmcost.rejected_spans (resource_index, scope_index, span_index, reason, span)
+    SELECT x.resource_index, x.scope_index, x.span_index, x.reason, x.span
+      FROM unnest(sp) x WHERE x.outcome = 'rejected';
+    GET DIAGNOSTICS rejected = ROW_COUNT;
+
+    SELECT count(*) FILTER (WHERE x.outcome = 'call') - taken, count(*) FILTER (WHERE x.outcome = 'skipped')
+      INTO duplicates, skipped
+      FROM unnest(sp) x;
 END
 $$;
 COMMENT ON FUNCTION llmcost.ingest_otlp(jsonb) IS
-    'takes an OTLP/JSON ExportTraceServiceRequest: one event per model call (a call reported by nested spans, or delivered again, once); counts the calls taken, the duplicates (spans delivered again, or nested in a call taken), the spans skipped (workflows, agents, tasks, spans without a model) and the spans rejected into llmcost.rejected_spans';
+    'takes an OTLP/JSON ExportTraceServiceRequest: one event per model call (a call reported by nested spans, or delivered again, once); counts the calls taken, the duplicates (spans delivered again, or nested in a call taken from another body), the spans skipped (workflows, agents, tasks, tools, spans without a model, calls nested in another call span of the body) and the spans rejected into llmcost.rejected_spans';
 
 CREATE FUNCTION llmcost.ingest_otlp(body text, OUT taken integer, OUT duplicates integer,
                                     OUT skipped integer, OUT rejected integer)

@@ -25,8 +25,10 @@
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "funcapi.h"
+#include "access/htup_details.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -617,10 +619,46 @@ body_error(const char *where, const char *what)
 			 errhint("The body must be an OTLP/JSON ExportTraceServiceRequest: {\"resourceSpans\": [{\"resource\": {...}, \"scopeSpans\": [{\"scope\": {...}, \"spans\": [...]}]}]}.")));
 }
 
-static void
-emit(Tuplestorestate *ts, TupleDesc desc, Datum *values, bool *nulls, int r, int sc, int sp,
-	 const char *outcome, const char *reason, SpanContext *cx, JsonbValue *raw)
+/*
+ * The rows of a body, kept until the spans nested in another model-call
+ * span of the same body are known.
+ */
+#define SPAN_KEY_LEN 48			/* 32 hex digits of trace id, 16 of span id */
+
+typedef struct SpanRow
 {
+	HeapTuple	tuple;
+	bool		call;
+	char		key[SPAN_KEY_LEN + 1];	/* trace id and span id */
+	char		parent_key[SPAN_KEY_LEN + 1];	/* trace id and parent span id, or "" */
+} SpanRow;
+
+typedef struct SpanRows
+{
+	SpanRow    *rows;
+	int			n;
+	int			cap;
+} SpanRows;
+
+static void
+span_key(char *out, Datum trace, Datum span)
+{
+	text	   *t = DatumGetTextPP(trace);
+	text	   *s = DatumGetTextPP(span);
+
+	/* the ids were checked: 32 and 16 hex digits */
+	memcpy(out, VARDATA_ANY(t), 32);
+	memcpy(out + 32, VARDATA_ANY(s), 16);
+	out[SPAN_KEY_LEN] = '\0';
+}
+
+static void
+emit(SpanRows *out, TupleDesc desc, Datum *values, bool *nulls, int r, int sc, int sp,
+	 const char *outcome, const char *reason, SpanContext *cx, JsonbValue *raw, MemoryContext keep)
+{
+	MemoryContext old;
+	SpanRow    *row;
+
 	values[COL_RESOURCE] = Int32GetDatum(r);
 	values[COL_SCOPE] = Int32GetDatum(sc);
 	values[COL_SPAN] = Int32GetDatum(sp);
@@ -656,7 +694,65 @@ emit(Tuplestorestate *ts, TupleDesc desc, Datum *values, bool *nulls, int r, int
 		values[COL_SPAN_JSON] = JsonbPGetDatum(JsonbValueToJsonb(raw));
 		nulls[COL_SPAN_JSON] = false;
 	}
-	tuplestore_putvalues(ts, desc, values, nulls);
+
+	old = MemoryContextSwitchTo(keep);
+	if (out->n == out->cap)
+	{
+		out->cap = out->cap ? out->cap * 2 : 128;
+		out->rows = out->rows ? repalloc_huge(out->rows, sizeof(SpanRow) * out->cap)
+			: palloc(sizeof(SpanRow) * out->cap);
+	}
+	row = &out->rows[out->n++];
+	row->tuple = heap_form_tuple(desc, values, nulls);
+	MemoryContextSwitchTo(old);
+	row->call = strcmp(outcome, "call") == 0;
+	row->key[0] = row->parent_key[0] = '\0';
+	if (row->call)
+	{
+		span_key(row->key, values[COL_TRACE_ID], values[COL_SPAN_ID]);
+		if (!nulls[COL_PARENT_SPAN_ID])
+			span_key(row->parent_key, values[COL_TRACE_ID], values[COL_PARENT_SPAN_ID]);
+	}
+}
+
+/*
+ * A model-call span inside another model-call span of the same body is the
+ * same call reported twice (a provider SDK's span inside an
+ * instrumentation's): the outermost stands for it, the others are skipped.
+ * Then the rows go to the tuplestore.
+ */
+static void
+store_rows(SpanRows *rows, Tuplestorestate *ts, TupleDesc desc)
+{
+	HASHCTL		ctl = {0};
+	HTAB	   *calls;
+	int			cols[2] = {COL_OUTCOME + 1, COL_REASON + 1};
+
+	ctl.keysize = SPAN_KEY_LEN + 1;
+	ctl.entrysize = SPAN_KEY_LEN + 1;
+	ctl.hcxt = CurrentMemoryContext;
+	calls = hash_create("llmcost otlp calls", Max(rows->n, 16), &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (int i = 0; i < rows->n; i++)
+		if (rows->rows[i].call)
+			hash_search(calls, rows->rows[i].key, HASH_ENTER, NULL);
+
+	for (int i = 0; i < rows->n; i++)
+	{
+		SpanRow    *row = &rows->rows[i];
+
+		if (row->call && row->parent_key[0] &&
+			hash_search(calls, row->parent_key, HASH_FIND, NULL) != NULL)
+		{
+			Datum		values[2];
+			bool		nulls[2] = {false, false};
+
+			values[0] = CStringGetTextDatum("skipped");
+			values[1] = CStringGetTextDatum("nested in a model-call span of the same body: the same call");
+			row->tuple = heap_modify_tuple_by_cols(row->tuple, desc, 2, cols, values, nulls);
+		}
+		tuplestore_puttuple(ts, row->tuple);
+	}
+	hash_destroy(calls);
 }
 
 /*
@@ -670,6 +766,7 @@ llmcost_otlp_spans(PG_FUNCTION_ARGS)
 	Jsonb	   *body;
 	JsonbContainer *resource_spans;
 	SpanContext cx = {0};
+	SpanRows	rows = {0};
 	bool		bad;
 	MemoryContext span_cxt,
 				old;
@@ -756,13 +853,14 @@ llmcost_otlp_spans(PG_FUNCTION_ARGS)
 				reason = span ? map_span(span, &cx, values, nulls, &reject) : "not an object";
 				if (reason && reject)
 					memset(nulls + COL_EVENT_TIME, true, sizeof(bool) * (NUM_COLS - COL_EVENT_TIME));
-				emit(rsinfo->setResult, rsinfo->setDesc, values, nulls, r, sc, sp,
-					 reason == NULL ? "call" : reject ? "rejected" : "skipped", reason, &cx, raw);
+				emit(&rows, rsinfo->setDesc, values, nulls, r, sc, sp,
+					 reason == NULL ? "call" : reject ? "rejected" : "skipped", reason, &cx, raw, old);
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(span_cxt);
 			}
 		}
 	}
 	MemoryContextDelete(span_cxt);
+	store_rows(&rows, rsinfo->setResult, rsinfo->setDesc);
 	return (Datum) 0;
 }

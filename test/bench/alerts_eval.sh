@@ -6,6 +6,9 @@
 # its last week, checks every hour of the last 21 days and scores the alerts.
 #
 #   test/bench/alerts_eval.sh [RUNS]     (default 20; about 40 s a run)
+#
+# EVAL_SETTINGS, if set, is applied to llmcost.settings first, to compare
+# other settings than the defaults: EVAL_SETTINGS="leak_factor = 1.3".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,6 +26,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION llmcost CASCADE;
 SELECT llmcost.create_partitions('$T0'::timestamptz - interval '31 days', '$T0'::timestamptz + interval '1 day') \g /dev/null
 \i test/demo/generator.sql
+${EVAL_SETTINGS:+UPDATE llmcost.settings SET $EVAL_SETTINGS;}
 CREATE SCHEMA llmcost_eval;
 CREATE TABLE llmcost_eval.alerts (seed int, rule text, subject text, window_end timestamptz, true_alert boolean);
 CREATE TABLE llmcost_eval.incidents (seed int, kind text, subject text, extra_usd numeric,

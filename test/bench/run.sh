@@ -9,6 +9,7 @@
 #   test/bench/run.sh sketch       per-user percentiles vs percentile_cont and tdigest
 #   test/bench/run.sh rollups      rollup refresh vs COPY; each dashboard vs the same query on raw events
 #   test/bench/run.sh alerts       a full anomaly check vs the same checks with float8 window aggregates
+#   test/bench/run.sh otlp         OTLP/JSON ingest vs multi-row INSERTs of the same calls
 #
 # Environment: BENCH_ROWS (1000000), BENCH_PRICING_ROWS (5000000), BENCH_REPS (5),
 # BENCH_WORK_MEM (64MB, for the window and aggregate queries, baseline and llmcost alike).
@@ -321,6 +322,69 @@ SQL
     printf '| the same vs float8 windows cut to the rows the hour needs (ms) | %.0f | %.0f | **%.1fx faster** |\n' \
         "$ranged" "$ours" "$(echo "$ranged / $ours" | bc -l)"
 }
+bench_otlp() {
+    # BENCH_OTLP_SPANS calls (default 50,000) from the demo generator, sent as
+    # OTLP/JSON bodies of 100 spans each (the gen_ai.* attributes an
+    # instrumentation sets), against the same calls as multi-row INSERTs of
+    # 100 rows, each a psql script of one statement per body
+    local n=${BENCH_OTLP_SPANS:-50000} otlp_sql="$DIR/otlp-bodies.sql" insert_sql="$DIR/otlp-inserts.sql"
+    "${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS bench_otlp_calls;
+CREATE TABLE bench_otlp_calls AS
+SELECT (row_number() OVER (ORDER BY g.event_time) - 1) AS n, g.*,
+       lpad(to_hex(row_number() OVER (ORDER BY g.event_time)), 32, 'a') AS tid,
+       lpad(to_hex(row_number() OVER (ORDER BY g.event_time)), 16, 'b') AS sid
+  FROM llmcost_demo.generate($n, 30, '$END_DAY 00:00+00') g;
+SQL
+    "${PSQL[@]}" -At -c "
+SELECT 'SELECT llmcost.ingest_otlp(' || quote_literal(jsonb_build_object('resourceSpans', jsonb_build_array(jsonb_build_object(
+         'resource', jsonb_build_object('attributes', jsonb_build_array(
+             jsonb_build_object('key', 'service.name', 'value', jsonb_build_object('stringValue', 'bench')))),
+         'scopeSpans', jsonb_build_array(jsonb_build_object(
+             'scope', jsonb_build_object('name', 'opentelemetry.instrumentation.openai', 'version', '0.47.0'),
+             'spans', jsonb_agg(jsonb_build_object(
+                 'traceId', c.tid, 'spanId', c.sid, 'name', 'chat ' || c.model, 'kind', 3,
+                 'startTimeUnixNano', (extract(epoch FROM c.event_time) * 1000000)::bigint::text || '000',
+                 'endTimeUnixNano', ((extract(epoch FROM c.event_time) * 1000000)::bigint + (c.latency_ms * 1000)::bigint)::text || '000',
+                 'attributes', jsonb_build_array(
+                     jsonb_build_object('key', 'gen_ai.provider.name', 'value', jsonb_build_object('stringValue', c.provider)),
+                     jsonb_build_object('key', 'gen_ai.operation.name', 'value', jsonb_build_object('stringValue', c.operation)),
+                     jsonb_build_object('key', 'gen_ai.request.model', 'value', jsonb_build_object('stringValue', c.model)),
+                     jsonb_build_object('key', 'gen_ai.response.model', 'value', jsonb_build_object('stringValue', c.model)),
+                     jsonb_build_object('key', 'gen_ai.response.id', 'value', jsonb_build_object('stringValue', c.request_id)),
+                     jsonb_build_object('key', 'gen_ai.usage.input_tokens', 'value', jsonb_build_object('intValue', c.input_tokens::text)),
+                     jsonb_build_object('key', 'gen_ai.usage.output_tokens', 'value', jsonb_build_object('intValue', c.output_tokens::text)),
+                     jsonb_build_object('key', 'gen_ai.usage.cache_read.input_tokens', 'value', jsonb_build_object('intValue', c.cached_read_tokens::text)),
+                     jsonb_build_object('key', 'gen_ai.usage.cache_creation.input_tokens', 'value', jsonb_build_object('intValue', c.cache_write_tokens::text)),
+                     jsonb_build_object('key', 'gen_ai.usage.reasoning.output_tokens', 'value', jsonb_build_object('intValue', c.reasoning_tokens::text)),
+                     jsonb_build_object('key', 'user.id', 'value', jsonb_build_object('stringValue', c.user_id)),
+                     jsonb_build_object('key', 'gen_ai.agent.name', 'value', jsonb_build_object('stringValue', c.feature))))
+                 ORDER BY c.n))))))::text) || ');'
+  FROM bench_otlp_calls c GROUP BY c.n / 100 ORDER BY c.n / 100" > "$otlp_sql"
+    "${PSQL[@]}" -At -c "
+SELECT 'INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, feature, provider, model, operation, input_tokens, cached_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, latency_ms) VALUES '
+       || string_agg(format('(%L, %L, %L, %L, %L, %L, %L, %L, %L, %s, %s, %s, %s, %s, %s)', c.event_time, c.request_id, c.tid, c.sid,
+                            c.user_id, c.feature, c.provider, c.model, c.operation, c.input_tokens, c.cached_read_tokens,
+                            c.cache_write_tokens, c.output_tokens, c.reasoning_tokens, c.latency_ms), ', ' ORDER BY c.n)
+       || ' ON CONFLICT DO NOTHING;'
+  FROM bench_otlp_calls c GROUP BY c.n / 100 ORDER BY c.n / 100" > "$insert_sql"
+    local ins=() otl=() t0 t1 i
+    for i in $(seq "$REPS"); do
+        "${PSQL[@]}" -c "TRUNCATE llmcost.events, llmcost.otlp_model_calls; CHECKPOINT;"
+        t0=$(date +%s.%N); "${PSQL[@]}" -f "$insert_sql" >/dev/null; t1=$(date +%s.%N)
+        ins+=("$(echo "$t1 - $t0" | bc -l)")
+        "${PSQL[@]}" -c "TRUNCATE llmcost.events, llmcost.otlp_model_calls; CHECKPOINT;"
+        t0=$(date +%s.%N); "${PSQL[@]}" -f "$otlp_sql" >/dev/null; t1=$(date +%s.%N)
+        otl+=("$(echo "$t1 - $t0" | bc -l)")
+        echo "  otlp run $i: multi-row INSERT ${ins[-1]} s, ingest_otlp ${otl[-1]} s" >&2
+    done
+    "${PSQL[@]}" -At -c "SELECT 'events from OTLP: ' || count(*) || ', priced: ' || count(cost_nusd) FROM llmcost.events" >&2
+    local mi mo
+    mi=$(median "${ins[@]}"); mo=$(median "${otl[@]}")
+    printf '| OTLP/JSON ingest, %s spans in bodies of 100, spans/s (median of %s) vs multi-row INSERTs of 100 rows, rows/s | %.0f | %.0f | **%.2fx** (targets >= 50,000 spans/s and >= 0.3x) |\n' \
+        "$n" "$REPS" "$(echo "$n / $mi" | bc -l)" "$(echo "$n / $mo" | bc -l)" "$(echo "$mi / $mo" | bc -l)"
+}
 setup_db
 {
     echo "| benchmark | baseline | llmcost | ratio |"
@@ -332,7 +396,8 @@ setup_db
         sketch) bench_sketch ;;
         rollups) bench_rollups ;;
         alerts) bench_alerts ;;
-        all) bench_ingest; bench_pricing; bench_stats; bench_sketch; bench_rollups; bench_alerts ;;
+        otlp) bench_otlp ;;
+        all) bench_ingest; bench_pricing; bench_stats; bench_sketch; bench_rollups; bench_alerts; bench_otlp ;;
     esac
 } | tee "$DIR/results.md"
 echo "(baselines: COPY of the same rows, with llmcost's cost and rate precomputed, into plain tables with the same columns and indexes; sum(input_tokens) over the same rows for pricing)"
