@@ -1207,13 +1207,13 @@ CREATE TABLE llmcost.settings (
                                                         AND runaway_baseline_days OPERATOR(pg_catalog.<=) 90),
     runaway_floor_usd numeric NOT NULL DEFAULT 1
         CONSTRAINT settings_runaway_floor_usd CHECK (runaway_floor_usd OPERATOR(pg_catalog.>=) 0),
-    leak_factor double precision NOT NULL DEFAULT 1.5
+    leak_factor double precision NOT NULL DEFAULT 1.3
         CONSTRAINT settings_leak_factor CHECK (leak_factor OPERATOR(pg_catalog.>) 1),
     leak_max_call_growth double precision NOT NULL DEFAULT 0.2
         CONSTRAINT settings_leak_max_call_growth CHECK (leak_max_call_growth OPERATOR(pg_catalog.>=) 0),
     leak_min_calls integer NOT NULL DEFAULT 10
         CONSTRAINT settings_leak_min_calls CHECK (leak_min_calls OPERATOR(pg_catalog.>=) 2),
-    latency_cost_k double precision NOT NULL DEFAULT 3
+    latency_cost_k double precision NOT NULL DEFAULT 3.5
         CONSTRAINT settings_latency_cost_k CHECK (latency_cost_k OPERATOR(pg_catalog.>) 0),
     latency_cost_min_calls integer NOT NULL DEFAULT 20
         CONSTRAINT settings_latency_cost_min_calls CHECK (latency_cost_min_calls OPERATOR(pg_catalog.>=) 2),
