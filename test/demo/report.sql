@@ -97,3 +97,10 @@ SELECT users, to_char(p50_usd, 'FM$990.0000') AS p50, to_char(p90_usd, 'FM$990.0
        to_char(mean_usd, 'FM$990.0000') AS mean, round(100 * top_1pct_share, 1) AS top_1pct,
        round(100 * top_10pct_share, 1) AS top_10pct
   FROM llmcost.user_cost_distribution;
+
+\echo '== Alerts: every hour of the last 3 days checked (llmcost.check_anomalies), as pg_cron would =='
+SELECT sum(c.opened) AS alerts_opened, sum(c.resolved) AS resolved
+  FROM generate_series(date_trunc('hour', now()) - interval '71 hours', date_trunc('hour', now()), interval '1 hour') g,
+       LATERAL llmcost.check_anomalies(g) c;
+SELECT rule, subject, severity, status, left(message, 160) AS message
+  FROM llmcost.alerts ORDER BY window_end DESC LIMIT 10;
