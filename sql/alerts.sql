@@ -144,9 +144,11 @@ SELECT rule, subject FROM llmcost.find_anomalies(:'t0'::timestamptz + interval '
  WHERE subject IN ('search-answer', 'support-reply', 'u0400') ORDER BY 1, 2;
 UPDATE llmcost.settings SET runaway_floor_usd = DEFAULT;
 DELETE FROM llmcost.feature_alert_settings;
+\set VERBOSITY terse
 UPDATE llmcost.settings SET band_k = 0;
 UPDATE llmcost.settings SET leak_factor = 1;
 INSERT INTO llmcost.feature_alert_settings (feature, band_k) VALUES ('x', -1);
+\set VERBOSITY default
 
 -- a store younger than the baselines judges nobody (two days in: no
 -- feature has 72 hours of history, no user 7 days); an empty one neither

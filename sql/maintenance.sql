@@ -20,7 +20,9 @@ SELECT count(*) FILTER (WHERE still AND expired) AS expired_kept,
           FROM before_drop b) x;
 SELECT request_id FROM llmcost.events WHERE request_id IN ('old-1', 'kept-1') ORDER BY 1;
 -- configurable
+\set VERBOSITY terse
 UPDATE llmcost.settings SET retention_days = 0;
+\set VERBOSITY default
 UPDATE llmcost.settings SET retention_days = 30;
 SELECT dropped > 0 AS dropped_more FROM llmcost.drop_expired_partitions();
 SELECT count(*) AS kept_older_than_30_days FROM llmcost.events WHERE event_time < now() - interval '31 days'

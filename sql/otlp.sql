@@ -163,7 +163,9 @@ SELECT * FROM llmcost.ingest_otlp(pg_temp.body(ARRAY[
         pg_temp.a('gen_ai.system', '"openai"'), pg_temp.a('gen_ai.request.model', '"gpt-4o-mini"')])]));
 SELECT span_id, user_id, feature FROM llmcost.events WHERE trace_id = 'a100000000000000000000000000000c' ORDER BY 1;
 UPDATE llmcost.settings SET otlp_user_keys = DEFAULT, otlp_feature_keys = DEFAULT, otlp_default_feature = DEFAULT;
+\set VERBOSITY terse
 UPDATE llmcost.settings SET otlp_default_feature = '';
+\set VERBOSITY default
 
 -- 11. bad spans go to llmcost.rejected_spans; the good spans of their body are taken
 SELECT * FROM llmcost.ingest_otlp(jsonb_build_object('resourceSpans', jsonb_build_array(jsonb_build_object(

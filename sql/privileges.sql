@@ -12,6 +12,7 @@ SELECT o, r, p FROM (VALUES
     ('error_costs', 'reader', 'SELECT'), ('open_alerts', 'reader', 'SELECT'), ('top_features', 'reader', 'SELECT'),
     ('top_users', 'reader', 'SELECT'), ('unpriced', 'reader', 'SELECT'), ('user_cost_distribution', 'reader', 'SELECT'),
     ('rates', 'reader', 'SELECT'), ('model_aliases', 'reader', 'SELECT'),
+    ('denied_admissions', 'reader', 'SELECT'), ('margin_this_month', 'reader', 'SELECT'), ('plans', 'reader', 'SELECT'),
     -- ingest: write events and refused rows; read the rates it is priced from
     ('events', 'ingest', 'INSERT'), ('rejected_events', 'ingest', 'INSERT'),
     ('rates', 'ingest', 'SELECT'), ('model_aliases', 'ingest', 'SELECT'),
@@ -26,7 +27,13 @@ SELECT o, r, p FROM (VALUES
     ('feature_alert_settings', 'admin', 'SELECT'), ('feature_alert_settings', 'admin', 'INSERT'),
     ('feature_alert_settings', 'admin', 'UPDATE'), ('feature_alert_settings', 'admin', 'DELETE'),
     ('rollup_state', 'admin', 'SELECT'), ('rollup_hourly', 'admin', 'SELECT'), ('rollup_daily_feature', 'admin', 'SELECT'),
-    ('rollup_daily_user', 'admin', 'SELECT'), ('rollup_hourly_feature', 'admin', 'SELECT')) m(o, r, p);
+    ('rollup_daily_user', 'admin', 'SELECT'), ('rollup_hourly_feature', 'admin', 'SELECT'),
+    -- admin: plans, their users and quotas; reservations and denials to read
+    ('plans', 'admin', 'INSERT'), ('plans', 'admin', 'UPDATE'), ('plans', 'admin', 'DELETE'),
+    ('user_plans', 'admin', 'SELECT'), ('user_plans', 'admin', 'INSERT'), ('user_plans', 'admin', 'UPDATE'),
+    ('user_plans', 'admin', 'DELETE'), ('user_quotas', 'admin', 'SELECT'), ('user_quotas', 'admin', 'INSERT'),
+    ('user_quotas', 'admin', 'UPDATE'), ('user_quotas', 'admin', 'DELETE'),
+    ('quota_reservations', 'admin', 'SELECT'), ('quota_denials', 'admin', 'SELECT')) m(o, r, p);
 -- admin holds the ingest and reader roles
 INSERT INTO expected_rel SELECT relname, 'admin', privilege FROM expected_rel WHERE role IN ('ingest', 'reader')
 ON CONFLICT DO NOTHING;
@@ -54,6 +61,10 @@ SELECT count(*) AS relations_checked, (SELECT count(*) FROM actual_rel) AS privi
 CREATE TEMP TABLE expected_fn (fn text, roles text);
 INSERT INTO expected_fn VALUES
     ('llmcost.acknowledge_alert(bigint)', 'admin'),
+    ('llmcost.admit(text,numeric,text)', 'admin,ingest'),
+    ('llmcost.plan_margin(date,date)', 'admin,reader'),
+    ('llmcost.raise_quota_alert(text,numeric,text,numeric)', ''),
+    ('llmcost.user_margin(date,date)', 'admin,reader'),
     ('llmcost.check_anomalies(timestamp with time zone)', 'admin'),
     ('llmcost.create_partition(text,timestamp with time zone,timestamp with time zone)', ''),
     ('llmcost.create_partitions(timestamp with time zone,timestamp with time zone)', 'admin'),

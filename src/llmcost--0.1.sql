@@ -1223,7 +1223,16 @@ CREATE TABLE llmcost.settings (
     otlp_feature_keys text[] NOT NULL
         DEFAULT '{gen_ai.agent.name,gen_ai.workflow.name,traceloop.association.properties.feature,traceloop.workflow.name,langfuse.trace.name,service.name}',
     otlp_default_feature text NOT NULL DEFAULT 'unknown'
-        CONSTRAINT settings_otlp_default_feature CHECK (otlp_default_feature OPERATOR(pg_catalog.<>) '')
+        CONSTRAINT settings_otlp_default_feature CHECK (otlp_default_feature OPERATOR(pg_catalog.<>) ''),
+    -- quotas (see llmcost.admit())
+    quota_warn_share numeric NOT NULL DEFAULT 0.8
+        CONSTRAINT settings_quota_warn_share CHECK (quota_warn_share OPERATOR(pg_catalog.>) 0
+                                                    AND quota_warn_share OPERATOR(pg_catalog.<=) 1),
+    reservation_ttl interval NOT NULL DEFAULT '15 minutes'
+        CONSTRAINT settings_reservation_ttl CHECK (reservation_ttl OPERATOR(pg_catalog.>) interval '0'),
+    quota_rolling_hours integer NOT NULL DEFAULT 24
+        CONSTRAINT settings_quota_rolling_hours CHECK (quota_rolling_hours OPERATOR(pg_catalog.>=) 1
+                                                       AND quota_rolling_hours OPERATOR(pg_catalog.<=) 2160)
 );
 INSERT INTO llmcost.settings DEFAULT VALUES;
 COMMENT ON TABLE llmcost.settings IS 'llmcost''s settings for this database (one row; UPDATE it)';
@@ -1243,6 +1252,9 @@ COMMENT ON COLUMN llmcost.settings.leak_factor IS 'rule feature_leak: alert when
 COMMENT ON COLUMN llmcost.settings.leak_max_call_growth IS 'rule feature_leak: while the hour''s calls exceed the usual hourly calls by at most this fraction';
 COMMENT ON COLUMN llmcost.settings.leak_min_calls IS 'rule feature_leak: hours with fewer priced calls are not judged';
 COMMENT ON COLUMN llmcost.settings.latency_cost_k IS 'rule latency_cost: alert when the logarithm of an hour''s mean latency x mean cost per call exceeds its trailing mean + k standard deviations';
+COMMENT ON COLUMN llmcost.settings.quota_warn_share IS 'llmcost.admit(): crossing this share of a quota raises a quota_share alert';
+COMMENT ON COLUMN llmcost.settings.reservation_ttl IS 'llmcost.admit(): a reservation not settled by its event within this time stops counting';
+COMMENT ON COLUMN llmcost.settings.quota_rolling_hours IS 'hours of a rolling quota period';
 COMMENT ON COLUMN llmcost.settings.otlp_user_keys IS 'llmcost.ingest_otlp(): the attribute keys that name the user, tried in order (span attributes, then resource attributes)';
 COMMENT ON COLUMN llmcost.settings.otlp_feature_keys IS 'llmcost.ingest_otlp(): the attribute keys that name the feature, tried in order';
 COMMENT ON COLUMN llmcost.settings.otlp_default_feature IS 'llmcost.ingest_otlp(): the feature of spans that carry none of otlp_feature_keys';
@@ -1545,6 +1557,15 @@ BEGIN
     END IF;
     DROP TABLE llmcost_touched;
 
+    -- Reservations whose event is now in the rollups are settled: the
+    -- quota counts the event's cost instead of the estimate.
+    IF EXISTS (SELECT FROM llmcost.quota_reservations q WHERE q.settled_at IS NULL AND q.request_id IS NOT NULL) THEN
+        UPDATE llmcost.quota_reservations q SET settled_at = clock_timestamp()
+          FROM llmcost.events e
+         WHERE q.settled_at IS NULL AND e.ingested_at >= since AND e.request_id = q.request_id
+           AND e.user_id = q.user_id;
+    END IF;
+
     UPDATE llmcost.rollup_state r
        SET watermark = refresh_rollups.watermark, refreshed_at = clock_timestamp(),
            hours_refreshed = refresh_rollups.hours_refreshed;
@@ -1791,7 +1812,8 @@ COMMENT ON TYPE llmcost.anomaly IS 'one finding of an anomaly rule: the subject,
 
 CREATE TABLE llmcost.alerts (
     alert_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    rule text NOT NULL CONSTRAINT alerts_rule CHECK (rule IN ('feature_band', 'user_runaway', 'feature_leak', 'latency_cost')),
+    rule text NOT NULL CONSTRAINT alerts_rule CHECK (rule IN ('feature_band', 'user_runaway', 'feature_leak', 'latency_cost',
+                                                                'quota_share')),
     subject_kind text NOT NULL CONSTRAINT alerts_subject_kind CHECK (subject_kind IN ('feature', 'user')),
     subject text NOT NULL,
     window_start timestamptz NOT NULL,
@@ -1817,7 +1839,7 @@ CREATE UNIQUE INDEX alerts_one_live ON llmcost.alerts (rule, subject_kind, subje
 CREATE INDEX alerts_opened ON llmcost.alerts (window_end);
 COMMENT ON TABLE llmcost.alerts IS 'alerts raised by llmcost.check_anomalies(): one per rule, subject and episode; announced with NOTIFY llmcost_alerts';
 COMMENT ON COLUMN llmcost.alerts.alert_id IS 'alert id';
-COMMENT ON COLUMN llmcost.alerts.rule IS 'feature_band, user_runaway, feature_leak or latency_cost';
+COMMENT ON COLUMN llmcost.alerts.rule IS 'feature_band, user_runaway, feature_leak, latency_cost (llmcost.check_anomalies()) or quota_share (llmcost.admit())';
 COMMENT ON COLUMN llmcost.alerts.subject_kind IS 'feature or user';
 COMMENT ON COLUMN llmcost.alerts.subject IS 'the feature or user id';
 COMMENT ON COLUMN llmcost.alerts.window_start IS 'start of the window (hour, or runaway window) in which the condition first held';
@@ -2202,9 +2224,12 @@ BEGIN
     cleared AS (
         UPDATE llmcost.alerts a
            SET status = 'resolved', cleared_at = t, resolved_at = now()
-         WHERE a.status <> 'resolved' AND a.last_window_end < t
-           AND NOT EXISTS (SELECT FROM found f WHERE f.rule = a.rule AND f.subject_kind = a.subject_kind
-                                                 AND f.subject = a.subject)
+         WHERE a.status <> 'resolved'
+           AND ((a.rule <> 'quota_share' AND a.last_window_end < t
+                 AND NOT EXISTS (SELECT FROM found f WHERE f.rule = a.rule AND f.subject_kind = a.subject_kind
+                                                       AND f.subject = a.subject))
+                -- a quota alert lasts its quota period
+                OR (a.rule = 'quota_share' AND a.window_end <= t))
         RETURNING a.alert_id),
     -- the payload stays well under NOTIFY's 8000 bytes: long subjects and
     -- messages are cut
@@ -2269,6 +2294,303 @@ COMMENT ON COLUMN llmcost.open_alerts.unit IS 'unit of the values';
 COMMENT ON COLUMN llmcost.open_alerts.message IS 'what happened';
 
 --------------------------------------------------------------------------
+-- Plans, margin and quotas
+--------------------------------------------------------------------------
+
+CREATE TABLE llmcost.plans (
+    plan text PRIMARY KEY,
+    price_usd numeric NOT NULL CONSTRAINT plans_price CHECK (price_usd OPERATOR(pg_catalog.>=) 0),
+    period text NOT NULL DEFAULT 'month' CONSTRAINT plans_period CHECK (period IN ('day', 'month')),
+    currency text NOT NULL DEFAULT 'USD' CONSTRAINT plans_currency CHECK (currency OPERATOR(pg_catalog.=) 'USD'),
+    included_usd numeric CONSTRAINT plans_included CHECK (included_usd OPERATOR(pg_catalog.>=) 0),
+    quota_usd numeric CONSTRAINT plans_quota CHECK (quota_usd OPERATOR(pg_catalog.>=) 0),
+    quota_period text NOT NULL DEFAULT 'month'
+        CONSTRAINT plans_quota_period CHECK (quota_period IN ('day', 'month', 'rolling'))
+);
+COMMENT ON TABLE llmcost.plans IS 'what users pay: a price per period, an included LLM allowance, a default quota';
+COMMENT ON COLUMN llmcost.plans.plan IS 'plan name';
+COMMENT ON COLUMN llmcost.plans.price_usd IS 'price per period';
+COMMENT ON COLUMN llmcost.plans.period IS 'billing period: day or month (UTC)';
+COMMENT ON COLUMN llmcost.plans.currency IS 'currency of the price (USD: llmcost''s costs are in USD)';
+COMMENT ON COLUMN llmcost.plans.included_usd IS 'LLM cost included in the price, informative (NULL: none stated)';
+COMMENT ON COLUMN llmcost.plans.quota_usd IS 'quota of LLM cost per quota period for the plan''s users (NULL: none)';
+COMMENT ON COLUMN llmcost.plans.quota_period IS 'day, month (UTC) or rolling (settings.quota_rolling_hours)';
+
+CREATE TABLE llmcost.user_plans (
+    user_id text NOT NULL,
+    plan text NOT NULL REFERENCES llmcost.plans ON UPDATE CASCADE,
+    valid_from timestamptz NOT NULL,
+    valid_until timestamptz,
+    CONSTRAINT user_plans_range CHECK (valid_until IS NULL OR valid_until OPERATOR(pg_catalog.>) valid_from),
+    CONSTRAINT user_plans_no_overlap EXCLUDE USING gist (
+        user_id WITH OPERATOR(pg_catalog.=),
+        tstzrange(valid_from, valid_until) WITH OPERATOR(pg_catalog.&&))
+);
+COMMENT ON TABLE llmcost.user_plans IS 'which plan each user is on, over time (no overlaps)';
+COMMENT ON COLUMN llmcost.user_plans.user_id IS 'user';
+COMMENT ON COLUMN llmcost.user_plans.plan IS 'plan';
+COMMENT ON COLUMN llmcost.user_plans.valid_from IS 'from';
+COMMENT ON COLUMN llmcost.user_plans.valid_until IS 'until (NULL: open)';
+
+CREATE TABLE llmcost.user_quotas (
+    user_id text PRIMARY KEY,
+    quota_usd numeric NOT NULL CONSTRAINT user_quotas_quota CHECK (quota_usd OPERATOR(pg_catalog.>=) 0),
+    quota_period text NOT NULL DEFAULT 'month'
+        CONSTRAINT user_quotas_period CHECK (quota_period IN ('day', 'month', 'rolling'))
+);
+COMMENT ON TABLE llmcost.user_quotas IS 'a user''s own quota: overrides the plan''s';
+COMMENT ON COLUMN llmcost.user_quotas.user_id IS 'user';
+COMMENT ON COLUMN llmcost.user_quotas.quota_usd IS 'LLM cost allowed per period';
+COMMENT ON COLUMN llmcost.user_quotas.quota_period IS 'day, month (UTC) or rolling (settings.quota_rolling_hours)';
+
+-- Admitted estimates not yet matched by their event in the rollups.
+CREATE TABLE llmcost.quota_reservations (
+    reservation_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id text NOT NULL,
+    amount_nusd bigint NOT NULL,
+    request_id text COLLATE "C",
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    expires_at timestamptz NOT NULL,
+    settled_at timestamptz
+);
+CREATE INDEX quota_reservations_open ON llmcost.quota_reservations (user_id) INCLUDE (amount_nusd, expires_at)
+    WHERE settled_at IS NULL;
+CREATE INDEX quota_reservations_request ON llmcost.quota_reservations (request_id) WHERE settled_at IS NULL;
+COMMENT ON TABLE llmcost.quota_reservations IS 'estimates reserved by llmcost.admit(); settled when the refresh folds in the event with the same request_id, ignored once expired';
+COMMENT ON COLUMN llmcost.quota_reservations.reservation_id IS 'reservation id';
+COMMENT ON COLUMN llmcost.quota_reservations.user_id IS 'user';
+COMMENT ON COLUMN llmcost.quota_reservations.amount_nusd IS 'the estimate reserved, nano-USD';
+COMMENT ON COLUMN llmcost.quota_reservations.request_id IS 'request_id the event will carry (settles the reservation)';
+COMMENT ON COLUMN llmcost.quota_reservations.created_at IS 'when admitted';
+COMMENT ON COLUMN llmcost.quota_reservations.expires_at IS 'after this it no longer counts';
+COMMENT ON COLUMN llmcost.quota_reservations.settled_at IS 'when its event reached the rollups';
+
+CREATE TABLE llmcost.quota_denials (
+    denied_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    user_id text NOT NULL,
+    estimate_usd numeric NOT NULL,
+    quota_usd numeric NOT NULL,
+    used_usd numeric NOT NULL,
+    request_id text
+);
+CREATE INDEX quota_denials_at ON llmcost.quota_denials USING brin (denied_at);
+COMMENT ON TABLE llmcost.quota_denials IS 'admissions llmcost.admit() denied';
+COMMENT ON COLUMN llmcost.quota_denials.denied_at IS 'when';
+COMMENT ON COLUMN llmcost.quota_denials.user_id IS 'user';
+COMMENT ON COLUMN llmcost.quota_denials.estimate_usd IS 'the estimate asked for';
+COMMENT ON COLUMN llmcost.quota_denials.quota_usd IS 'the quota in force';
+COMMENT ON COLUMN llmcost.quota_denials.used_usd IS 'spent plus reserved at the time';
+COMMENT ON COLUMN llmcost.quota_denials.request_id IS 'request id given';
+
+-- per-user daily costs by user first: the admission reads one user's days
+CREATE INDEX rollup_daily_user_by_user ON llmcost.rollup_daily_user (user_id, day) INCLUDE (cost_nusd);
+
+-- The quota in force for a user now: their own, else their plan's.
+CREATE FUNCTION llmcost.quota_of(user_id text, at timestamptz DEFAULT pg_catalog.now(),
+                                 OUT quota_usd numeric, OUT quota_period text)
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT q.quota_usd, q.quota_period FROM llmcost.user_quotas q WHERE q.user_id = quota_of.user_id
+    UNION ALL
+    (SELECT p.quota_usd, p.quota_period
+       FROM llmcost.user_plans up JOIN llmcost.plans p ON p.plan = up.plan
+      WHERE up.user_id = quota_of.user_id AND up.valid_from <= quota_of.at
+        AND (up.valid_until IS NULL OR up.valid_until > quota_of.at) AND p.quota_usd IS NOT NULL)
+    LIMIT 1;
+END;
+COMMENT ON FUNCTION llmcost.quota_of(text, timestamptz) IS 'the quota in force for a user: their own (llmcost.user_quotas), else their plan''s; no row: no quota';
+
+-- What a user has used of a quota period: settled cost from the rollups
+-- (whole UTC days for day and month periods, hours for a rolling window)
+-- plus the open reservations.
+CREATE FUNCTION llmcost.quota_used_nusd(user_id text, quota_period text, at timestamptz DEFAULT pg_catalog.clock_timestamp())
+    RETURNS numeric
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT coalesce((SELECT sum(d.cost_nusd) FROM llmcost.rollup_daily_user d
+                      WHERE quota_used_nusd.quota_period IN ('day', 'month')
+                        AND d.user_id = quota_used_nusd.user_id
+                        AND d.day >= (pg_catalog.date_trunc(quota_used_nusd.quota_period, quota_used_nusd.at, 'UTC')
+                                      AT TIME ZONE 'UTC')::date), 0)
+         + coalesce((SELECT sum(h.cost_nusd) FROM llmcost.rollup_hourly h, llmcost.settings s
+                      WHERE quota_used_nusd.quota_period = 'rolling'
+                        AND h.user_id = quota_used_nusd.user_id
+                        AND h.hour >= pg_catalog.date_trunc('hour', quota_used_nusd.at - pg_catalog.make_interval(hours => s.quota_rolling_hours), 'UTC')), 0)
+         + coalesce((SELECT sum(r.amount_nusd) FROM llmcost.quota_reservations r
+                      WHERE r.user_id = quota_used_nusd.user_id AND r.settled_at IS NULL
+                        AND r.expires_at > quota_used_nusd.at), 0);
+END;
+COMMENT ON FUNCTION llmcost.quota_used_nusd(text, text, timestamptz) IS 'settled cost of a user in the current quota period (from the rollups) plus their open reservations, nano-USD';
+
+CREATE FUNCTION llmcost.admit(user_id text, estimated_usd numeric, request_id text DEFAULT NULL,
+                              OUT allowed boolean, OUT remaining_usd numeric, OUT reservation_id bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    q record;
+    s llmcost.settings;
+    est bigint;
+    used numeric;
+    limit_nusd numeric;
+BEGIN
+    IF estimated_usd IS NULL OR estimated_usd < 0 OR user_id IS NULL THEN
+        RAISE EXCEPTION 'invalid admission: user % with estimate %', coalesce(user_id, 'NULL'), coalesce(estimated_usd::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the user and a non-negative estimate of the call''s cost in USD.';
+    END IF;
+    SELECT * INTO q FROM llmcost.quota_of(admit.user_id);
+    IF q.quota_usd IS NULL THEN
+        allowed := true;   -- no quota: nothing to reserve
+        RETURN;
+    END IF;
+    est := ceil(estimated_usd * 1000000000)::bigint;
+    limit_nusd := q.quota_usd * 1000000000;
+    -- one admission at a time per user: spend plus reservations can never
+    -- pass the quota, however many sessions admit at once
+    PERFORM pg_advisory_xact_lock(hashtext('llmcost.quota'), hashtext(admit.user_id));
+    used := llmcost.quota_used_nusd(admit.user_id, q.quota_period);
+    IF used + est > limit_nusd THEN
+        allowed := false;
+        remaining_usd := llmcost.usd(greatest(limit_nusd - used, 0));
+        INSERT INTO llmcost.quota_denials (user_id, estimate_usd, quota_usd, used_usd, request_id)
+        VALUES (admit.user_id, estimated_usd, q.quota_usd, llmcost.usd(used), admit.request_id);
+        RETURN;
+    END IF;
+    SELECT * INTO s FROM llmcost.settings;
+    INSERT INTO llmcost.quota_reservations (user_id, amount_nusd, request_id, expires_at)
+    VALUES (admit.user_id, est, admit.request_id, clock_timestamp() + s.reservation_ttl)
+    RETURNING quota_reservations.reservation_id INTO admit.reservation_id;
+    allowed := true;
+    remaining_usd := llmcost.usd(limit_nusd - used - est);
+    -- crossing the warning share of the quota raises one alert per user and period
+    IF used < s.quota_warn_share * limit_nusd AND used + est >= s.quota_warn_share * limit_nusd THEN
+        PERFORM llmcost.raise_quota_alert(admit.user_id, q.quota_usd, q.quota_period, llmcost.usd(used + est));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION llmcost.admit(text, numeric, text) IS
+    'call before an LLM call: allowed or denied against the user''s quota, with the budget remaining; an allowed call reserves the estimate until its event (same request_id) reaches the rollups, or the reservation expires; race-free per user';
+
+CREATE FUNCTION llmcost.raise_quota_alert(user_id text, quota_usd numeric, quota_period text, used_usd numeric)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    w0 timestamptz := CASE quota_period WHEN 'rolling' THEN date_trunc('hour', now(), 'UTC')
+                           ELSE date_trunc(quota_period, now(), 'UTC') END;
+    w1 timestamptz := CASE quota_period WHEN 'day' THEN date_trunc('day', now(), 'UTC') + interval '1 day'
+                           WHEN 'month' THEN date_trunc('month', now(), 'UTC') + interval '1 month'
+                           ELSE date_trunc('hour', now(), 'UTC') + interval '1 hour' END;
+    a llmcost.alerts;
+BEGIN
+    INSERT INTO llmcost.alerts (rule, subject_kind, subject, window_start, window_end, last_window_end,
+                                observed, peak_observed, baseline, threshold, unit, severity, message)
+    SELECT 'quota_share', 'user', raise_quota_alert.user_id, w0, w1, w1, used_usd, used_usd, NULL,
+           quota_usd * s.quota_warn_share, 'USD',
+           CASE WHEN used_usd >= quota_usd THEN 'critical' ELSE 'warning' END,
+           format('user %s has used %s of their %s quota of %s (%s%%)', raise_quota_alert.user_id,
+                  llmcost.format_usd(used_usd), quota_period, llmcost.format_usd(quota_usd),
+                  round(100 * used_usd / nullif(quota_usd, 0), 1))
+      FROM llmcost.settings s
+    ON CONFLICT (rule, subject_kind, subject) WHERE status <> 'resolved' DO NOTHING
+    RETURNING * INTO a;
+    IF a.alert_id IS NOT NULL THEN
+        PERFORM pg_notify('llmcost_alerts', jsonb_build_object(
+            'alert_id', a.alert_id, 'rule', a.rule, 'subject_kind', a.subject_kind,
+            'subject', left(a.subject, 200), 'severity', a.severity,
+            'window_start', a.window_start, 'window_end', a.window_end,
+            'observed', a.observed, 'baseline', a.baseline, 'threshold', a.threshold,
+            'unit', a.unit, 'message', left(a.message, 2000))::text);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION llmcost.raise_quota_alert(text, numeric, text, numeric) IS
+    'internal: the quota_share alert of llmcost.admit() (one live alert per user; it resolves when its quota period ends)';
+
+CREATE VIEW llmcost.denied_admissions AS
+SELECT d.denied_at, d.user_id, d.estimate_usd, d.quota_usd, d.used_usd, d.request_id
+  FROM llmcost.quota_denials d;
+COMMENT ON VIEW llmcost.denied_admissions IS 'admissions denied by llmcost.admit()';
+COMMENT ON COLUMN llmcost.denied_admissions.denied_at IS 'when';
+COMMENT ON COLUMN llmcost.denied_admissions.user_id IS 'user';
+COMMENT ON COLUMN llmcost.denied_admissions.estimate_usd IS 'the estimate asked for, USD';
+COMMENT ON COLUMN llmcost.denied_admissions.quota_usd IS 'the quota in force, USD';
+COMMENT ON COLUMN llmcost.denied_admissions.used_usd IS 'spent plus reserved at the time, USD';
+COMMENT ON COLUMN llmcost.denied_admissions.request_id IS 'the request id given';
+
+-- Margin per user over a period: the revenue of the plans they were on
+-- (each plan's price prorated to the days of the period it covered) against
+-- llmcost's cost of their calls (whole UTC days of the rollups).
+CREATE FUNCTION llmcost.user_margin(from_day date, to_day date)
+    RETURNS TABLE (user_id text, plan text, revenue_usd numeric, cost_usd numeric, margin_usd numeric,
+                   margin_pct numeric, cost_percentile numeric, profitable boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH cost AS (
+        SELECT d.user_id, sum(d.cost_nusd) AS nusd
+          FROM llmcost.rollup_daily_user d
+         WHERE d.day >= user_margin.from_day AND d.day < user_margin.to_day AND d.user_id IS NOT NULL
+         GROUP BY d.user_id),
+    revenue AS (
+        SELECT up.user_id, min(up.plan) AS plan,
+               sum(p.price_usd
+                   * (extract(epoch FROM least(coalesce(up.valid_until, 'infinity'), user_margin.to_day::timestamp AT TIME ZONE 'UTC')
+                                      - greatest(up.valid_from, user_margin.from_day::timestamp AT TIME ZONE 'UTC'))
+                      / extract(epoch FROM CASE p.period WHEN 'day' THEN interval '1 day' ELSE interval '30 days' END))::numeric
+               ) AS usd
+          FROM llmcost.user_plans up JOIN llmcost.plans p ON p.plan = up.plan
+         WHERE up.valid_from < user_margin.to_day::timestamp AT TIME ZONE 'UTC'
+           AND (up.valid_until IS NULL OR up.valid_until > user_margin.from_day::timestamp AT TIME ZONE 'UTC')
+         GROUP BY up.user_id),
+    m AS (
+        SELECT coalesce(c.user_id, r.user_id) AS user_id, r.plan, round(coalesce(r.usd, 0), 2) AS revenue_usd,
+               llmcost.usd(coalesce(c.nusd, 0)) AS cost_usd
+          FROM cost c FULL JOIN revenue r ON r.user_id = c.user_id)
+    SELECT m.user_id, m.plan, m.revenue_usd, m.cost_usd, m.revenue_usd - m.cost_usd,
+           round(100 * (m.revenue_usd - m.cost_usd) / nullif(m.revenue_usd, 0), 2),
+           round(percent_rank() OVER (ORDER BY m.cost_usd)::numeric, 6),
+           m.revenue_usd >= m.cost_usd
+      FROM m;
+END;
+COMMENT ON FUNCTION llmcost.user_margin(date, date) IS
+    'per user over [from_day, to_day): plan revenue (prices prorated to the days covered; a month counts 30 days), llmcost''s cost, margin in USD and percent, the user''s percentile of cost, profitable or not';
+
+CREATE FUNCTION llmcost.plan_margin(from_day date, to_day date)
+    RETURNS TABLE (plan text, users bigint, revenue_usd numeric, cost_usd numeric, margin_usd numeric,
+                   margin_pct numeric, unprofitable_users_share numeric, unprofitable_cost_share numeric,
+                   p99_user_cost_usd numeric)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT coalesce(u.plan, '(no plan)'), count(*), sum(u.revenue_usd), sum(u.cost_usd), sum(u.margin_usd),
+           round(100 * sum(u.margin_usd) / nullif(sum(u.revenue_usd), 0), 2),
+           round(count(*) FILTER (WHERE NOT u.profitable)::numeric / count(*), 4),
+           round(coalesce(sum(u.cost_usd) FILTER (WHERE NOT u.profitable), 0) / nullif(sum(u.cost_usd), 0), 4),
+           percentile_disc(0.99) WITHIN GROUP (ORDER BY u.cost_usd)
+      FROM llmcost.user_margin(plan_margin.from_day, plan_margin.to_day) u
+     GROUP BY coalesce(u.plan, '(no plan)');
+END;
+COMMENT ON FUNCTION llmcost.plan_margin(date, date) IS
+    'per plan over [from_day, to_day): users, revenue, cost, margin, the share of users and of cost that are unprofitable, and the 99th percentile of per-user cost (what a tier would have to cover)';
+
+CREATE VIEW llmcost.margin_this_month AS
+SELECT * FROM llmcost.plan_margin((date_trunc('month', now(), 'UTC') AT TIME ZONE 'UTC')::date,
+                                  ((now() AT TIME ZONE 'UTC')::date + 1));
+COMMENT ON VIEW llmcost.margin_this_month IS 'llmcost.plan_margin() over the current UTC month so far';
+COMMENT ON COLUMN llmcost.margin_this_month.plan IS 'plan ((no plan): users on none)';
+COMMENT ON COLUMN llmcost.margin_this_month.users IS 'users with a plan or with cost in the period';
+COMMENT ON COLUMN llmcost.margin_this_month.revenue_usd IS 'plan revenue, prices prorated to the days covered, USD';
+COMMENT ON COLUMN llmcost.margin_this_month.cost_usd IS 'llmcost''s cost of their calls, USD';
+COMMENT ON COLUMN llmcost.margin_this_month.margin_usd IS 'revenue minus cost, USD';
+COMMENT ON COLUMN llmcost.margin_this_month.margin_pct IS 'margin as a percent of revenue';
+COMMENT ON COLUMN llmcost.margin_this_month.unprofitable_users_share IS 'share of the plan''s users who cost more than they pay';
+COMMENT ON COLUMN llmcost.margin_this_month.unprofitable_cost_share IS 'share of the plan''s cost carried by those users';
+COMMENT ON COLUMN llmcost.margin_this_month.p99_user_cost_usd IS '99th percentile of per-user cost: what a tier would have to cover';
+
+--------------------------------------------------------------------------
 -- Retention and maintenance
 --------------------------------------------------------------------------
 
@@ -2298,6 +2620,9 @@ BEGIN
     END LOOP;
     DELETE FROM llmcost.events_default WHERE event_time < horizon::timestamp AT TIME ZONE 'UTC';
     DELETE FROM llmcost.otlp_model_calls WHERE event_time < horizon::timestamp AT TIME ZONE 'UTC';
+    -- settled or expired reservations older than a day count no more
+    DELETE FROM llmcost.quota_reservations
+     WHERE coalesce(settled_at, expires_at) < now() - interval '1 day';
     DELETE FROM llmcost.rollup_hourly
      WHERE hour < now() - make_interval(days => s.rollup_retention_days);
     GET DIAGNOSTICS rollup_rows_deleted = ROW_COUNT;
@@ -2458,6 +2783,12 @@ SELECT pg_catalog.pg_extension_config_dump('llmcost.model_aliases', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.events_default', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rejected_events', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rejected_spans', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.plans', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.user_plans', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.user_quotas', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.quota_reservations', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.quota_reservations_reservation_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.quota_denials', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.otlp_model_calls', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.settings', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_state', '');
@@ -2536,6 +2867,16 @@ REVOKE ALL ON FUNCTION llmcost.check_anomalies(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.acknowledge_alert(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llmcost.check_anomalies(timestamptz) TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.acknowledge_alert(bigint) TO llmcost_admin;
+-- quotas: the application admits (the ingest role); the admin sets plans and quotas; the reader sees margin and denials
+REVOKE ALL ON FUNCTION llmcost.admit(text, numeric, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llmcost.admit(text, numeric, text) TO llmcost_ingest, llmcost_admin;
+REVOKE ALL ON FUNCTION llmcost.raise_quota_alert(text, numeric, text, numeric) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.user_margin(date, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.plan_margin(date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llmcost.user_margin(date, date), llmcost.plan_margin(date, date) TO llmcost_reader, llmcost_admin;
+GRANT SELECT ON llmcost.denied_admissions, llmcost.margin_this_month, llmcost.plans TO llmcost_reader;
+GRANT SELECT, INSERT, UPDATE, DELETE ON llmcost.plans, llmcost.user_plans, llmcost.user_quotas TO llmcost_admin;
+GRANT SELECT ON llmcost.quota_reservations, llmcost.quota_denials TO llmcost_admin;
 GRANT SELECT, UPDATE ON llmcost.settings TO llmcost_admin;
 GRANT SELECT ON llmcost.rollup_state, llmcost.rollup_hourly, llmcost.rollup_daily_feature,
     llmcost.rollup_daily_user TO llmcost_admin;
