@@ -62,6 +62,10 @@ SELECT * FROM llmcost.admit('nobody-in-particular', 1000);
 \set VERBOSITY terse
 SELECT * FROM llmcost.admit('dan', -1);
 SELECT * FROM llmcost.admit(NULL, 1);
+-- a snapshot older than the lock could miss a reservation: refused
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT * FROM llmcost.admit('dan', 0.01);
+ROLLBACK;
 \set VERBOSITY default
 
 -- the real event settles its reservation at the next refresh: the quota

@@ -2439,6 +2439,14 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give the user and a non-negative estimate of the call''s cost in USD.';
     END IF;
+    -- the check must see every reservation committed before the lock is
+    -- granted: a fresh snapshot per statement
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'llmcost.admit() runs in READ COMMITTED transactions only, not %',
+                        current_setting('transaction_isolation')
+            USING ERRCODE = 'invalid_transaction_state',
+                  HINT = 'Call it in its own transaction, or in one at the default isolation level.';
+    END IF;
     SELECT * INTO q FROM llmcost.quota_of(admit.user_id);
     IF q.quota_usd IS NULL THEN
         allowed := true;   -- no quota: nothing to reserve
