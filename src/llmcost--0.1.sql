@@ -2386,40 +2386,53 @@ COMMENT ON COLUMN llmcost.quota_denials.request_id IS 'request id given';
 CREATE INDEX rollup_daily_user_by_user ON llmcost.rollup_daily_user (user_id, day) INCLUDE (cost_nusd);
 
 -- The quota in force for a user now: their own, else their plan's.
+-- (PL/pgSQL, like the next one: its plans are cached for the admissions.)
 CREATE FUNCTION llmcost.quota_of(user_id text, at timestamptz DEFAULT pg_catalog.now(),
                                  OUT quota_usd numeric, OUT quota_period text)
-    LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT q.quota_usd, q.quota_period FROM llmcost.user_quotas q WHERE q.user_id = quota_of.user_id
-    UNION ALL
-    (SELECT p.quota_usd, p.quota_period
-       FROM llmcost.user_plans up JOIN llmcost.plans p ON p.plan = up.plan
-      WHERE up.user_id = quota_of.user_id AND up.valid_from <= quota_of.at
-        AND (up.valid_until IS NULL OR up.valid_until > quota_of.at) AND p.quota_usd IS NOT NULL)
-    LIMIT 1;
-END;
-COMMENT ON FUNCTION llmcost.quota_of(text, timestamptz) IS 'the quota in force for a user: their own (llmcost.user_quotas), else their plan''s; no row: no quota';
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT q.quota_usd, q.quota_period INTO quota_usd, quota_period
+      FROM llmcost.user_quotas q WHERE q.user_id = quota_of.user_id;
+    IF NOT FOUND THEN
+        SELECT p.quota_usd, p.quota_period INTO quota_usd, quota_period
+          FROM llmcost.user_plans up JOIN llmcost.plans p ON p.plan = up.plan
+         WHERE up.user_id = quota_of.user_id AND up.valid_from <= quota_of.at
+           AND (up.valid_until IS NULL OR up.valid_until > quota_of.at) AND p.quota_usd IS NOT NULL;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION llmcost.quota_of(text, timestamptz) IS 'the quota in force for a user: their own (llmcost.user_quotas), else their plan''s; NULLs: no quota';
 
 -- What a user has used of a quota period: settled cost from the rollups
 -- (whole UTC days for day and month periods, hours for a rolling window)
 -- plus the open reservations.
 CREATE FUNCTION llmcost.quota_used_nusd(user_id text, quota_period text, at timestamptz DEFAULT pg_catalog.clock_timestamp())
     RETURNS numeric
-    LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT coalesce((SELECT sum(d.cost_nusd) FROM llmcost.rollup_daily_user d
-                      WHERE quota_used_nusd.quota_period IN ('day', 'month')
-                        AND d.user_id = quota_used_nusd.user_id
-                        AND d.day >= (pg_catalog.date_trunc(quota_used_nusd.quota_period, quota_used_nusd.at, 'UTC')
-                                      AT TIME ZONE 'UTC')::date), 0)
-         + coalesce((SELECT sum(h.cost_nusd) FROM llmcost.rollup_hourly h, llmcost.settings s
-                      WHERE quota_used_nusd.quota_period = 'rolling'
-                        AND h.user_id = quota_used_nusd.user_id
-                        AND h.hour >= pg_catalog.date_trunc('hour', quota_used_nusd.at - pg_catalog.make_interval(hours => s.quota_rolling_hours), 'UTC')), 0)
-         + coalesce((SELECT sum(r.amount_nusd) FROM llmcost.quota_reservations r
-                      WHERE r.user_id = quota_used_nusd.user_id AND r.settled_at IS NULL
-                        AND r.expires_at > quota_used_nusd.at), 0);
-END;
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    spent numeric;
+    reserved numeric;
+    hours integer;
+BEGIN
+    IF quota_period = 'rolling' THEN
+        SELECT s.quota_rolling_hours INTO hours FROM llmcost.settings s;
+        SELECT sum(h.cost_nusd) INTO spent FROM llmcost.rollup_hourly h
+         WHERE h.user_id = quota_used_nusd.user_id
+           AND h.hour >= date_trunc('hour', quota_used_nusd.at - make_interval(hours => hours), 'UTC');
+    ELSE
+        SELECT sum(d.cost_nusd) INTO spent FROM llmcost.rollup_daily_user d
+         WHERE d.user_id = quota_used_nusd.user_id
+           AND d.day >= (date_trunc(quota_used_nusd.quota_period, quota_used_nusd.at, 'UTC') AT TIME ZONE 'UTC')::date;
+    END IF;
+    SELECT sum(r.amount_nusd) INTO reserved FROM llmcost.quota_reservations r
+     WHERE r.user_id = quota_used_nusd.user_id AND r.settled_at IS NULL AND r.expires_at > quota_used_nusd.at;
+    RETURN coalesce(spent, 0) + coalesce(reserved, 0);
+END
+$$;
 COMMENT ON FUNCTION llmcost.quota_used_nusd(text, text, timestamptz) IS 'settled cost of a user in the current quota period (from the rollups) plus their open reservations, nano-USD';
 
 CREATE FUNCTION llmcost.admit(user_id text, estimated_usd numeric, request_id text DEFAULT NULL,
@@ -2447,7 +2460,7 @@ BEGIN
             USING ERRCODE = 'invalid_transaction_state',
                   HINT = 'Call it in its own transaction, or in one at the default isolation level.';
     END IF;
-    SELECT * INTO q FROM llmcost.quota_of(admit.user_id);
+    q := llmcost.quota_of(admit.user_id);
     IF q.quota_usd IS NULL THEN
         allowed := true;   -- no quota: nothing to reserve
         RETURN;

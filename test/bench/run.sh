@@ -10,6 +10,7 @@
 #   test/bench/run.sh rollups      rollup refresh vs COPY; each dashboard vs the same query on raw events
 #   test/bench/run.sh alerts       a full anomaly check vs the same checks with float8 window aggregates
 #   test/bench/run.sh otlp         OTLP/JSON ingest vs multi-row INSERTs of the same calls
+#   test/bench/run.sh quotas       admissions with pgbench: throughput, p99 latency, quota overruns
 #
 # Environment: BENCH_ROWS (1000000), BENCH_PRICING_ROWS (5000000), BENCH_REPS (5),
 # BENCH_WORK_MEM (64MB, for the window and aggregate queries, baseline and llmcost alike).
@@ -385,6 +386,53 @@ SELECT 'INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, u
     printf '| OTLP/JSON ingest, %s spans in bodies of 100, spans/s (median of %s) vs multi-row INSERTs of 100 rows, rows/s | %.0f | %.0f | **%.2fx** (targets >= 50,000 spans/s and >= 0.3x) |\n' \
         "$n" "$REPS" "$(echo "$n / $mi" | bc -l)" "$(echo "$n / $mo" | bc -l)" "$(echo "$mi / $mo" | bc -l)"
 }
+bench_quotas() {
+    # admissions with pgbench: 16 clients over 10,000 users, each with a
+    # $0.50 monthly quota and estimates of $0.01-$0.10 (so that denials
+    # happen); then all 16 clients on one user.  Overruns are counted from
+    # the reservations afterwards.
+    local secs=${BENCH_QUOTA_SECONDS:-20} script="$DIR/admit.pgbench" hot="$DIR/admit-hot.pgbench" logdir="$DIR/pgbench-logs"
+    "${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+TRUNCATE llmcost.user_quotas, llmcost.quota_reservations, llmcost.quota_denials;
+DELETE FROM llmcost.alerts WHERE rule = 'quota_share';
+INSERT INTO llmcost.user_quotas SELECT 'u' || i, 0.50, 'month' FROM generate_series(1, 10000) i;
+INSERT INTO llmcost.user_quotas VALUES ('hot', 50.00, 'month');
+VACUUM ANALYZE llmcost.user_quotas;
+SQL
+    printf '\\set uid random(1, 10000)\n\\set cents random(1, 10)\nSELECT allowed FROM llmcost.admit(%s, :cents / 100.0);\n' "'u' || :uid" > "$script"
+    printf 'SELECT allowed FROM llmcost.admit(%s, 0.001);\n' "'hot'" > "$hot"
+    chown postgres "$script" "$hot"
+    rm -rf "$logdir"; mkdir -p "$logdir"; chown postgres "$logdir"
+    local out tps p99 over denied allowed
+    out=$(cd "$logdir" && runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -f "$script" -l --log-prefix=many llmcost 2>&1)
+    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    p99=$(cat "$logdir"/many* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int(NR*0.99)] / 1000}')
+    over=$("${PSQL[@]}" -At -c "SELECT count(*) FROM (SELECT q.user_id FROM llmcost.user_quotas q JOIN llmcost.quota_reservations r USING (user_id) GROUP BY q.user_id, q.quota_usd HAVING sum(r.amount_nusd) > q.quota_usd * 1e9) x")
+    allowed=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_reservations WHERE user_id <> 'hot'")
+    denied=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_denials WHERE user_id <> 'hot'")
+    printf '| admissions, pgbench 16 clients over 10,000 users, %s s: admissions/s; p99 latency | | %.0f/s; p99 %.2f ms (%s allowed, %s denied) | **%s quota overruns** (targets >= 10,000/s, 0 overruns) |\n' \
+        "$secs" "$tps" "$p99" "$allowed" "$denied" "$over"
+    rm -rf "$logdir"/*
+    out=$(cd "$logdir" && runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -f "$hot" -l --log-prefix=hot llmcost 2>&1)
+    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    p99=$(cat "$logdir"/hot* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int(NR*0.99)] / 1000}')
+    over=$("${PSQL[@]}" -At -c "SELECT count(*) FROM (SELECT 1 FROM llmcost.quota_reservations r WHERE r.user_id = 'hot' HAVING sum(r.amount_nusd) > 50 * 1e9) x")
+    allowed=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_reservations WHERE user_id = 'hot'")
+    denied=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_denials WHERE user_id = 'hot'")
+    printf '| admissions, all 16 clients on one user ($50 quota, $0.001 each), %s s | | %.0f/s; p99 %.2f ms (%s allowed, %s denied) | **%s quota overruns** |\n' \
+        "$secs" "$tps" "$p99" "$allowed" "$denied" "$over"
+    # the same many-user run with the admission sessions committing
+    # asynchronously (a reservation lost in a crash is only an estimate)
+    "${PSQL[@]}" -c "TRUNCATE llmcost.quota_reservations, llmcost.quota_denials"
+    rm -rf "$logdir"/*
+    out=$(cd "$logdir" && PGOPTIONS="-c synchronous_commit=off" runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -f "$script" -l --log-prefix=async llmcost 2>&1)
+    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    p99=$(cat "$logdir"/async* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int(NR*0.99)] / 1000}')
+    over=$("${PSQL[@]}" -At -c "SELECT count(*) FROM (SELECT q.user_id FROM llmcost.user_quotas q JOIN llmcost.quota_reservations r USING (user_id) GROUP BY q.user_id, q.quota_usd HAVING sum(r.amount_nusd) > q.quota_usd * 1e9) x")
+    printf '| the same over 10,000 users with synchronous_commit = off in the admitting sessions | | %.0f/s; p99 %.2f ms | **%s quota overruns** |\n' \
+        "$tps" "$p99" "$over"
+}
 setup_db
 {
     echo "| benchmark | baseline | llmcost | ratio |"
@@ -397,7 +445,8 @@ setup_db
         rollups) bench_rollups ;;
         alerts) bench_alerts ;;
         otlp) bench_otlp ;;
-        all) bench_ingest; bench_pricing; bench_stats; bench_sketch; bench_rollups; bench_alerts; bench_otlp ;;
+        quotas) bench_quotas ;;
+        all) bench_ingest; bench_pricing; bench_stats; bench_sketch; bench_rollups; bench_alerts; bench_otlp; bench_quotas ;;
     esac
 } | tee "$DIR/results.md"
 echo "(baselines: COPY of the same rows, with llmcost's cost and rate precomputed, into plain tables with the same columns and indexes; sum(input_tokens) over the same rows for pricing)"
