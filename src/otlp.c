@@ -6,8 +6,9 @@
  *	  and returns one row per span, mapped from every attribute dialect in
  *	  the wild (current gen_ai.*, the deprecated names, OpenLLMetry's
  *	  traceloop.* and llm.*, Langfuse, OpenLIT) and classified: a model
- *	  call, a span to skip (workflow, agent or task spans, spans without a
- *	  model), or a span to reject (with the reason).
+ *	  call, a span to skip (workflow, agent, task or tool spans, spans
+ *	  without a model, a call span nested in another call span of the same
+ *	  body), or a span to reject (with the reason).
  *
  *	  The walk is in C because it is the hot path of OTLP ingest and
  *	  because every value must be checked: a body is attacker-controlled
