@@ -55,7 +55,7 @@ BEGIN
         PERFORM pg_sleep(1);
     END LOOP;
 END $$;
-SELECT DISTINCT ON (j.jobname) j.jobname, d.status, d.return_message
+SELECT DISTINCT ON (j.jobname) j.jobname, d.status
   FROM cron.job_run_details d JOIN cron.job j USING (jobid)
  WHERE d.status IN ('succeeded', 'failed') ORDER BY j.jobname, d.runid;
 SELECT refreshed_at IS NOT NULL AS refreshed_by_cron FROM llmcost.rollup_state;
