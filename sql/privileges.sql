@@ -62,6 +62,7 @@ CREATE TEMP TABLE expected_fn (fn text, roles text);
 INSERT INTO expected_fn VALUES
     ('llmcost.acknowledge_alert(bigint)', 'admin'),
     ('llmcost.admit(text,numeric,text)', 'admin,ingest'),
+    ('llmcost.announce_alert(llmcost.alerts)', ''),
     ('llmcost.plan_margin(date,date)', 'admin,reader'),
     ('llmcost.raise_quota_alert(text,numeric,text,numeric)', ''),
     ('llmcost.user_margin(date,date)', 'admin,reader'),

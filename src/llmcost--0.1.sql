@@ -1915,14 +1915,14 @@ BEGIN
                   llmcost.format_usd(round(f.band_top::numeric, 4)), s.band_window_hours,
                   llmcost.format_usd(round(f.mean::numeric, 4)), f.k, f.calls, round(f.usual_calls::numeric, 1),
                   round(100 * f.retry_cost_nusd / f.cost_nusd::numeric, 1),
-                  llmcost.feature_hour_causes(f.feature, h)->>'summary'),
+                  c.causes->>'summary'),
            jsonb_build_object('calls', f.calls, 'usual_calls_per_hour', round(f.usual_calls::numeric, 2),
                               'error_calls', f.error_calls,
                               'retry_cost_share', round(f.retry_cost_nusd / f.cost_nusd::numeric, 4),
                               'sigma', round(f.sd::numeric, 6), 'k', f.k,
                               'largest_call_usd', f.max_call_usd)
-             || llmcost.feature_hour_causes(f.feature, h)
-      FROM fired f;
+             || c.causes
+      FROM fired f, LATERAL (SELECT llmcost.feature_hour_causes(f.feature, h) AS causes) c;
 END
 $$;
 COMMENT ON FUNCTION llmcost.find_feature_band_anomalies(timestamptz) IS
@@ -2187,6 +2187,22 @@ END;
 COMMENT ON FUNCTION llmcost.find_anomalies(timestamptz) IS
     'every rule''s findings for the hour before as_of, read-only (what llmcost.check_anomalies() would raise)';
 
+-- Every new alert, whichever rule raised it, is announced the same way.
+-- The payload stays well under NOTIFY's 8000 bytes: long subjects and
+-- messages are cut.
+CREATE FUNCTION llmcost.announce_alert(a llmcost.alerts) RETURNS void
+    LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT pg_catalog.pg_notify('llmcost_alerts', pg_catalog.jsonb_build_object(
+        'alert_id', a.alert_id, 'rule', a.rule, 'subject_kind', a.subject_kind,
+        'subject', pg_catalog.left(a.subject, 200), 'severity', a.severity,
+        'window_start', a.window_start, 'window_end', a.window_end,
+        'observed', a.observed, 'baseline', a.baseline, 'threshold', a.threshold,
+        'unit', a.unit, 'message', pg_catalog.left(a.message, 2000))::text);
+END;
+COMMENT ON FUNCTION llmcost.announce_alert(llmcost.alerts) IS
+    'internal: NOTIFY llmcost_alerts with the JSON payload of a new alert (sent when the transaction commits)';
+
 CREATE FUNCTION llmcost.check_anomalies(as_of timestamptz DEFAULT pg_catalog.now(),
                                         OUT opened integer, OUT ongoing integer, OUT resolved integer)
     LANGUAGE plpgsql SECURITY DEFINER
@@ -2231,16 +2247,8 @@ BEGIN
                 -- a quota alert lasts its quota period
                 OR (a.rule = 'quota_share' AND a.window_end <= t))
         RETURNING a.alert_id),
-    -- the payload stays well under NOTIFY's 8000 bytes: long subjects and
-    -- messages are cut
     announced AS (
-        SELECT pg_notify('llmcost_alerts', jsonb_build_object(
-                   'alert_id', n.alert_id, 'rule', n.rule, 'subject_kind', n.subject_kind,
-                   'subject', left(n.subject, 200), 'severity', n.severity,
-                   'window_start', n.window_start, 'window_end', n.window_end,
-                   'observed', n.observed, 'baseline', n.baseline, 'threshold', n.threshold,
-                   'unit', n.unit, 'message', left(n.message, 2000))::text)
-          FROM fresh n ORDER BY n.alert_id)
+        SELECT llmcost.announce_alert(ROW(n.*)::llmcost.alerts) FROM fresh n ORDER BY n.alert_id)
     SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM still), (SELECT count(*) FROM cleared)
       INTO opened, ongoing, resolved
       FROM (SELECT count(*) FROM announced) x;
@@ -2518,12 +2526,7 @@ BEGIN
     ON CONFLICT (rule, subject_kind, subject) WHERE status <> 'resolved' DO NOTHING
     RETURNING * INTO a;
     IF a.alert_id IS NOT NULL THEN
-        PERFORM pg_notify('llmcost_alerts', jsonb_build_object(
-            'alert_id', a.alert_id, 'rule', a.rule, 'subject_kind', a.subject_kind,
-            'subject', left(a.subject, 200), 'severity', a.severity,
-            'window_start', a.window_start, 'window_end', a.window_end,
-            'observed', a.observed, 'baseline', a.baseline, 'threshold', a.threshold,
-            'unit', a.unit, 'message', left(a.message, 2000))::text);
+        PERFORM llmcost.announce_alert(a);
     END IF;
 END
 $$;
@@ -2892,6 +2895,7 @@ GRANT EXECUTE ON FUNCTION llmcost.acknowledge_alert(bigint) TO llmcost_admin;
 REVOKE ALL ON FUNCTION llmcost.admit(text, numeric, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llmcost.admit(text, numeric, text) TO llmcost_ingest, llmcost_admin;
 REVOKE ALL ON FUNCTION llmcost.raise_quota_alert(text, numeric, text, numeric) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.announce_alert(llmcost.alerts) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.user_margin(date, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.plan_margin(date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llmcost.user_margin(date, date), llmcost.plan_margin(date, date) TO llmcost_reader, llmcost_admin;

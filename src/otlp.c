@@ -360,6 +360,7 @@ configured_attr(AttrList *span, AttrList *resource, Datum *keys, bool *nulls, in
 typedef struct SpanContext
 {
 	AttrList   *resource;
+	char	   *service_name;	/* the resource's service.name */
 	char	   *scope_name;
 	char	   *scope_version;
 	Datum	   *user_keys;
@@ -680,14 +681,10 @@ emit(SpanRows *out, TupleDesc desc, Datum *values, bool *nulls, int r, int sc, i
 		values[COL_SCOPE_VERSION] = CStringGetTextDatum(cx->scope_version);
 		nulls[COL_SCOPE_VERSION] = false;
 	}
+	if (cx->service_name)
 	{
-		char	   *svc = attr_text(first_attr(cx->resource, NULL, SERVICE_KEYS));
-
-		if (svc)
-		{
-			values[COL_SERVICE_NAME] = CStringGetTextDatum(svc);
-			nulls[COL_SERVICE_NAME] = false;
-		}
+		values[COL_SERVICE_NAME] = CStringGetTextDatum(cx->service_name);
+		nulls[COL_SERVICE_NAME] = false;
 	}
 	/* the raw span is kept only where someone must read it: rejects */
 	if (raw && strcmp(outcome, "rejected") == 0)
@@ -772,10 +769,12 @@ llmcost_otlp_spans(PG_FUNCTION_ARGS)
 	MemoryContext span_cxt,
 				old;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("llmcost.otlp_spans() takes no NULL argument")));
+	for (int i = 0; i < 4; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %s of llmcost.otlp_spans() is NULL",
+							(const char *[]) {"body", "user_keys", "feature_keys", "default_feature"}[i])));
 	body = PG_GETARG_JSONB_P(0);
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT,
 					  &cx.user_keys, &cx.user_nulls, &cx.n_user_keys);
@@ -819,6 +818,7 @@ llmcost_otlp_spans(PG_FUNCTION_ARGS)
 				body_error(where, psprintf("resource.attributes: %s", err));
 		}
 		cx.resource = &resource_attrs;
+		cx.service_name = attr_text(first_attr(&resource_attrs, NULL, SERVICE_KEYS));
 		scope_spans = array_member(rs, "scopeSpans", &bad);
 		if (bad)
 			body_error(where, "scopeSpans is not an array");
