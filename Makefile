@@ -13,7 +13,7 @@ OBJS = src/llmcost.o src/money.o src/rates.o src/pricing.o src/stats.o src/sketc
 DATA = src/llmcost--$(EXTVERSION).sql
 
 # pg_regress tests, in order: install first, the hijack test last.
-REGRESS = install events pricing peers rates loaders reprice partitions roles stats sketch fuzz rollups dashboards maintenance alerts otlp quotas privileges security
+REGRESS = install events pricing peers rates loaders reprice partitions roles stats sketch fuzz rollups dashboards maintenance alerts otlp quotas review privileges security
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # isolation specs in test/specs

@@ -13,6 +13,7 @@ SELECT o, r, p FROM (VALUES
     ('top_users', 'reader', 'SELECT'), ('unpriced', 'reader', 'SELECT'), ('user_cost_distribution', 'reader', 'SELECT'),
     ('rates', 'reader', 'SELECT'), ('model_aliases', 'reader', 'SELECT'),
     ('denied_admissions', 'reader', 'SELECT'), ('margin_this_month', 'reader', 'SELECT'), ('plans', 'reader', 'SELECT'),
+    ('invoice_reconciliation', 'reader', 'SELECT'), ('invoice_lines', 'reader', 'SELECT'),
     -- ingest: write events and refused rows; read the rates it is priced from
     ('events', 'ingest', 'INSERT'), ('rejected_events', 'ingest', 'INSERT'),
     ('rates', 'ingest', 'SELECT'), ('model_aliases', 'ingest', 'SELECT'),
@@ -33,7 +34,9 @@ SELECT o, r, p FROM (VALUES
     ('user_plans', 'admin', 'SELECT'), ('user_plans', 'admin', 'INSERT'), ('user_plans', 'admin', 'UPDATE'),
     ('user_plans', 'admin', 'DELETE'), ('user_quotas', 'admin', 'SELECT'), ('user_quotas', 'admin', 'INSERT'),
     ('user_quotas', 'admin', 'UPDATE'), ('user_quotas', 'admin', 'DELETE'),
-    ('quota_reservations', 'admin', 'SELECT'), ('quota_denials', 'admin', 'SELECT')) m(o, r, p);
+    ('quota_reservations', 'admin', 'SELECT'), ('quota_denials', 'admin', 'SELECT'),
+    -- admin: provider invoice lines
+    ('invoice_lines', 'admin', 'INSERT'), ('invoice_lines', 'admin', 'UPDATE'), ('invoice_lines', 'admin', 'DELETE')) m(o, r, p);
 -- admin holds the ingest and reader roles
 INSERT INTO expected_rel SELECT relname, 'admin', privilege FROM expected_rel WHERE role IN ('ingest', 'reader')
 ON CONFLICT DO NOTHING;
@@ -82,7 +85,10 @@ INSERT INTO expected_fn VALUES
     ('llmcost.reprice_range(timestamp with time zone,timestamp with time zone)', 'admin'),
     ('llmcost.run_maintenance()', 'admin'),
     ('llmcost.schedule_jobs(text,text)', 'admin'),
-    ('llmcost.set_rate(text,timestamp with time zone,numeric,numeric,numeric,numeric,numeric,integer,numeric,numeric,numeric,numeric,numeric,text,text)', 'admin');
+    ('llmcost.set_rate(text,timestamp with time zone,numeric,numeric,numeric,numeric,numeric,integer,numeric,numeric,numeric,numeric,numeric,text,text)', 'admin'),
+    ('llmcost.weekly_review_data(date)', 'admin,reader'),
+    ('llmcost.weekly_review_html(date)', 'admin,reader'),
+    ('llmcost.weekly_review_markdown(date)', 'admin,reader');
 CREATE TEMP TABLE actual_fn AS
 SELECT p.oid::regprocedure::text AS fn,
        coalesce((SELECT string_agg(replace(r, 'llmcost_', ''), ',' ORDER BY r)
@@ -110,6 +116,8 @@ SELECT count(*) FROM llmcost.alerts;
 SELECT count(*) FROM llmcost.events;
 SELECT count(*) FROM llmcost.find_anomalies(now());
 SELECT llmcost.feature_hour_causes('f', now());
+SELECT llmcost.weekly_review_html();
+SELECT count(*) FROM llmcost.invoice_reconciliation;
 -- and the reader cannot change a price
 RESET ROLE;
 CREATE ROLE llmcost_bi LOGIN IN ROLE llmcost_reader;

@@ -1232,7 +1232,14 @@ CREATE TABLE llmcost.settings (
         CONSTRAINT settings_reservation_ttl CHECK (reservation_ttl OPERATOR(pg_catalog.>) interval '0'),
     quota_rolling_hours integer NOT NULL DEFAULT 24
         CONSTRAINT settings_quota_rolling_hours CHECK (quota_rolling_hours OPERATOR(pg_catalog.>=) 1
-                                                       AND quota_rolling_hours OPERATOR(pg_catalog.<=) 2160)
+                                                       AND quota_rolling_hours OPERATOR(pg_catalog.<=) 2160),
+    -- invoice reconciliation (see llmcost.invoice_reconciliation)
+    invoice_tolerance_pct numeric NOT NULL DEFAULT 2
+        CONSTRAINT settings_invoice_tolerance_pct CHECK (invoice_tolerance_pct OPERATOR(pg_catalog.>=) 0
+                                                         AND invoice_tolerance_pct OPERATOR(pg_catalog.<) 'Infinity'),
+    invoice_tolerance_usd numeric NOT NULL DEFAULT 1
+        CONSTRAINT settings_invoice_tolerance_usd CHECK (invoice_tolerance_usd OPERATOR(pg_catalog.>=) 0
+                                                         AND invoice_tolerance_usd OPERATOR(pg_catalog.<) 'Infinity')
 );
 INSERT INTO llmcost.settings DEFAULT VALUES;
 COMMENT ON TABLE llmcost.settings IS 'llmcost''s settings for this database (one row; UPDATE it)';
@@ -1259,6 +1266,8 @@ COMMENT ON COLUMN llmcost.settings.otlp_user_keys IS 'llmcost.ingest_otlp(): the
 COMMENT ON COLUMN llmcost.settings.otlp_feature_keys IS 'llmcost.ingest_otlp(): the attribute keys that name the feature, tried in order';
 COMMENT ON COLUMN llmcost.settings.otlp_default_feature IS 'llmcost.ingest_otlp(): the feature of spans that carry none of otlp_feature_keys';
 COMMENT ON COLUMN llmcost.settings.latency_cost_min_calls IS 'rule latency_cost: hours with fewer priced calls are neither judged nor part of the band';
+COMMENT ON COLUMN llmcost.settings.invoice_tolerance_pct IS 'llmcost.invoice_reconciliation: a gap is flagged when it passes this percent of the invoiced amount and invoice_tolerance_usd';
+COMMENT ON COLUMN llmcost.settings.invoice_tolerance_usd IS 'llmcost.invoice_reconciliation: a gap is flagged when it passes this many USD and invoice_tolerance_pct';
 
 -- Where the last refresh stopped: rows whose ingested_at is at or after it
 -- may not have been folded in yet.
@@ -2615,6 +2624,932 @@ COMMENT ON COLUMN llmcost.margin_this_month.unprofitable_cost_share IS 'share of
 COMMENT ON COLUMN llmcost.margin_this_month.p99_user_cost_usd IS '99th percentile of per-user cost: what a tier would have to cover';
 
 --------------------------------------------------------------------------
+-- Invoice reconciliation: the provider's number beside llmcost's
+--------------------------------------------------------------------------
+
+-- Lines of provider invoices, as billed.  The provider's figure reconciles
+-- the card charge; llmcost's own pricing is what operations run on, so the
+-- two are compared, never merged.
+CREATE TABLE llmcost.invoice_lines (
+    invoice_line_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    provider text NOT NULL
+        CONSTRAINT invoice_lines_provider CHECK (provider OPERATOR(pg_catalog.<>) ''),
+    period_start date NOT NULL
+        CONSTRAINT invoice_lines_period_start CHECK (pg_catalog.isfinite(period_start)),
+    period_end date NOT NULL
+        CONSTRAINT invoice_lines_period_end CHECK (pg_catalog.isfinite(period_end)),
+    amount numeric NOT NULL
+        -- NaN sorts above Infinity, so this refuses NaN and both infinities
+        CONSTRAINT invoice_lines_amount CHECK (amount OPERATOR(pg_catalog.>) '-Infinity'
+                                               AND amount OPERATOR(pg_catalog.<) 'Infinity'),
+    currency text NOT NULL DEFAULT 'USD'
+        CONSTRAINT invoice_lines_currency CHECK (currency OPERATOR(pg_catalog.~) '^[A-Z]{3}$'),
+    usd_per_unit numeric
+        CONSTRAINT invoice_lines_usd_per_unit CHECK (usd_per_unit OPERATOR(pg_catalog.>) 0
+                                                     AND usd_per_unit OPERATOR(pg_catalog.<) 'Infinity'),
+    invoice_ref text,
+    note text,
+    loaded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT invoice_lines_period CHECK (period_end OPERATOR(pg_catalog.>) period_start)
+);
+CREATE INDEX invoice_lines_period_idx ON llmcost.invoice_lines (period_end, period_start);
+COMMENT ON TABLE llmcost.invoice_lines IS 'provider invoice lines, as billed; compared with llmcost''s own cost in llmcost.invoice_reconciliation';
+COMMENT ON COLUMN llmcost.invoice_lines.invoice_line_id IS 'line id';
+COMMENT ON COLUMN llmcost.invoice_lines.provider IS 'provider, spelled as events report it (compared case-insensitively)';
+COMMENT ON COLUMN llmcost.invoice_lines.period_start IS 'first UTC day billed';
+COMMENT ON COLUMN llmcost.invoice_lines.period_end IS 'the UTC day after the last one billed (exclusive)';
+COMMENT ON COLUMN llmcost.invoice_lines.amount IS 'amount billed, in currency';
+COMMENT ON COLUMN llmcost.invoice_lines.currency IS 'ISO 4217 code of the amount';
+COMMENT ON COLUMN llmcost.invoice_lines.usd_per_unit IS 'USD per unit of currency; needed when currency is not USD';
+COMMENT ON COLUMN llmcost.invoice_lines.invoice_ref IS 'invoice number or other reference';
+COMMENT ON COLUMN llmcost.invoice_lines.note IS 'free text';
+COMMENT ON COLUMN llmcost.invoice_lines.loaded_at IS 'when the line was recorded';
+
+-- One row per provider and billed period: several lines of one invoice
+-- (per model, per product) are summed before the comparison, otherwise each
+-- line would be held against the whole computed cost.
+CREATE VIEW llmcost.invoice_reconciliation AS
+WITH inv AS (
+    SELECT pg_catalog.lower(i.provider) AS provider, i.period_start, i.period_end,
+           count(*) AS lines,
+           pg_catalog.string_agg(DISTINCT i.currency, ',') AS currencies,
+           -- NULL when a line in another currency has no exchange rate
+           sum(CASE WHEN i.currency = 'USD' THEN i.amount ELSE i.amount * i.usd_per_unit END) AS invoiced_usd,
+           bool_or(i.currency <> 'USD' AND i.usd_per_unit IS NULL) AS missing_rate
+      FROM llmcost.invoice_lines i
+     GROUP BY 1, 2, 3),
+cmp AS (
+    SELECT inv.*, c.calls, c.unpriced_calls, llmcost.usd(c.cost_nusd) AS computed_usd,
+           s.invoice_tolerance_pct, s.invoice_tolerance_usd,
+           (inv.period_end::timestamp AT TIME ZONE 'UTC') > st.watermark AS incomplete,
+           inv.period_start < (now() AT TIME ZONE 'UTC')::date - s.rollup_retention_days AS expired
+      FROM inv
+      CROSS JOIN llmcost.settings s
+      CROSS JOIN llmcost.rollup_state st
+      CROSS JOIN LATERAL (
+          SELECT coalesce(sum(r.calls), 0) AS calls, coalesce(sum(r.unpriced_calls), 0) AS unpriced_calls,
+                 coalesce(sum(r.cost_nusd), 0) AS cost_nusd
+            FROM llmcost.rollup_daily_feature r
+           WHERE r.day >= inv.period_start AND r.day < inv.period_end
+             AND pg_catalog.lower(r.provider) = inv.provider) c),
+d AS (
+    SELECT cmp.*, round(cmp.computed_usd - cmp.invoiced_usd, 2) AS difference_usd,
+           round(100 * (cmp.computed_usd - cmp.invoiced_usd) / nullif(cmp.invoiced_usd, 0), 2) AS difference_pct
+      FROM cmp)
+SELECT d.provider, d.period_start, d.period_end, d.lines, d.currencies,
+       round(d.invoiced_usd, 2) AS invoiced_usd, round(d.computed_usd, 2) AS computed_usd,
+       d.difference_usd, d.difference_pct, d.calls, d.unpriced_calls,
+       CASE WHEN d.missing_rate THEN 'no exchange rate'
+            WHEN d.incomplete THEN 'period not rolled up yet'
+            WHEN d.expired THEN 'rollups expired'
+            WHEN abs(d.difference_usd) > d.invoice_tolerance_usd
+                 AND (d.invoiced_usd = 0 OR abs(d.difference_pct) > d.invoice_tolerance_pct) THEN 'out of tolerance'
+            ELSE 'within tolerance' END AS status,
+       NOT d.missing_rate AND NOT d.incomplete AND NOT d.expired
+           AND abs(d.difference_usd) > d.invoice_tolerance_usd
+           AND (d.invoiced_usd = 0 OR abs(d.difference_pct) > d.invoice_tolerance_pct) AS flagged
+  FROM d;
+COMMENT ON VIEW llmcost.invoice_reconciliation IS
+    'provider invoices (llmcost.invoice_lines, summed per provider and period) beside llmcost''s computed cost for the same provider and UTC days, with the difference and a flag past the tolerance in llmcost.settings';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.provider IS 'provider (lower case)';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.period_start IS 'first UTC day billed';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.period_end IS 'the day after the last one billed';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.lines IS 'invoice lines summed';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.currencies IS 'their currencies';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.invoiced_usd IS 'amount billed, USD (converted with usd_per_unit; NULL when a rate is missing)';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.computed_usd IS 'llmcost''s cost of the provider''s calls in the period (from the rollups), USD';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.difference_usd IS 'computed minus invoiced, USD (positive: llmcost counts more than was billed)';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.difference_pct IS 'the difference as a percent of the invoiced amount';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.calls IS 'calls of the provider in the period';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.unpriced_calls IS 'of them, calls llmcost could not price (not in computed_usd: a cause of gaps)';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.status IS 'within tolerance, out of tolerance, no exchange rate, period not rolled up yet (the period ends after the rollup watermark) or rollups expired';
+COMMENT ON COLUMN llmcost.invoice_reconciliation.flagged IS 'true when the difference passes both invoice_tolerance_usd and invoice_tolerance_pct';
+
+--------------------------------------------------------------------------
+-- The weekly review: one week's figures as JSON, rendered as a
+-- self-contained HTML page or as Markdown
+--------------------------------------------------------------------------
+
+-- The Monday (UTC) of the week to review: the week holding the given day,
+-- or, by default, the last complete week.
+CREATE FUNCTION llmcost.review_week(day date DEFAULT NULL) RETURNS date
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN pg_catalog.date_trunc('week', coalesce(day, (pg_catalog.now() AT TIME ZONE 'UTC')::date - 7))::date;
+COMMENT ON FUNCTION llmcost.review_week(date) IS
+    'the Monday of the ISO week (UTC) holding the given day; by default the last complete week';
+
+-- Every figure of the review, read from the rollups (never raw events), so
+-- that rendering takes the same time at 90 days of events as at one.
+-- Costs are exact USD; shares and changes are fractions (0.25 = 25%).
+CREATE FUNCTION llmcost.weekly_review_data(week date DEFAULT NULL) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    -- a few thousand rollup rows: JIT would compile for seconds to save
+    -- milliseconds (the one-row settings tables inflate the estimates)
+    SET jit = off
+BEGIN ATOMIC
+WITH p AS (
+    SELECT llmcost.review_week(weekly_review_data.week) AS ws),
+b AS (
+    SELECT p.ws, p.ws + 7 AS we, p.ws - 7 AS pws FROM p),
+-- the review week and the one before, by day and feature: all the
+-- per-feature sections read this
+f AS (
+    SELECT r.day >= b.ws AS cur, r.day, r.feature, r.provider, r.model, r.error_class, r.cache_status,
+           r.calls, r.retry_calls, r.unpriced_calls, r.input_tokens, r.output_tokens, r.cached_read_tokens,
+           r.cost_nusd, r.retry_cost_nusd, r.avoided_nusd, r.prompt_cache_saved_nusd,
+           r.fallback_calls, r.fallback_extra_nusd
+      FROM llmcost.rollup_daily_feature r, b
+     WHERE r.day >= b.pws AND r.day < b.we),
+tot AS (
+    SELECT coalesce(sum(f.cost_nusd) FILTER (WHERE f.cur), 0) AS cost,
+           coalesce(sum(f.cost_nusd) FILTER (WHERE NOT f.cur), 0) AS prev_cost,
+           coalesce(sum(f.calls) FILTER (WHERE f.cur), 0) AS calls,
+           coalesce(sum(f.calls) FILTER (WHERE NOT f.cur), 0) AS prev_calls,
+           coalesce(sum(f.input_tokens + f.output_tokens) FILTER (WHERE f.cur), 0) AS tokens,
+           coalesce(sum(f.unpriced_calls) FILTER (WHERE f.cur), 0) AS unpriced_calls
+      FROM f),
+weeks AS (
+    SELECT jsonb_agg(jsonb_build_object('week', g.w::date, 'cost_usd', llmcost.usd(coalesce(x.cost, 0)),
+                                        'calls', coalesce(x.calls, 0)) ORDER BY g.w) AS j
+      FROM b
+      CROSS JOIN LATERAL generate_series(b.ws - 77, b.ws, interval '7 days') g(w)
+      LEFT JOIN LATERAL (
+          SELECT sum(r.cost_nusd) AS cost, sum(r.calls) AS calls
+            FROM llmcost.rollup_daily_feature r
+           WHERE r.day >= g.w::date AND r.day < g.w::date + 7) x ON true),
+days AS (
+    SELECT jsonb_agg(jsonb_build_object(
+               'day', g.d::date,
+               'cost_usd', llmcost.usd(coalesce((SELECT sum(f.cost_nusd) FROM f WHERE f.day = g.d::date), 0)),
+               'prev_cost_usd', llmcost.usd(coalesce((SELECT sum(f.cost_nusd) FROM f WHERE f.day = g.d::date - 7), 0)),
+               'calls', coalesce((SELECT sum(f.calls) FROM f WHERE f.day = g.d::date), 0),
+               'hits', coalesce((SELECT sum(f.calls) FROM f WHERE f.day = g.d::date AND f.cache_status <> 'miss'), 0))
+             ORDER BY g.d) AS j
+      FROM b, generate_series(b.ws, b.we - 1, interval '1 day') g(d)),
+feat AS (
+    SELECT f.feature,
+           coalesce(sum(f.cost_nusd) FILTER (WHERE f.cur), 0) AS cost,
+           coalesce(sum(f.cost_nusd) FILTER (WHERE NOT f.cur), 0) AS prev_cost,
+           coalesce(sum(f.calls) FILTER (WHERE f.cur), 0) AS calls,
+           coalesce(sum(f.calls) FILTER (WHERE NOT f.cur), 0) AS prev_calls
+      FROM f GROUP BY f.feature),
+feat2 AS (
+    SELECT feat.*, tot.cost AS total,
+           rank() OVER (ORDER BY feat.cost DESC, feat.feature) AS rank,
+           feat.cost::numeric / nullif(feat.calls, 0) AS per_call,
+           feat.prev_cost::numeric / nullif(feat.prev_calls, 0) AS prev_per_call
+      FROM feat, tot),
+feat_j AS (
+    SELECT feat2.rank, feat2.cost - feat2.prev_cost AS delta,
+           jsonb_build_object(
+               'feature', feat2.feature, 'rank', feat2.rank,
+               'cost_usd', llmcost.usd(feat2.cost), 'prev_cost_usd', llmcost.usd(feat2.prev_cost),
+               'share', round(feat2.cost / nullif(feat2.total, 0), 6),
+               'calls', feat2.calls, 'prev_calls', feat2.prev_calls,
+               'cost_per_call_usd', round(llmcost.usd(feat2.per_call), 9),
+               'cost_change', round(feat2.cost / nullif(feat2.prev_cost, 0) - 1, 6),
+               'calls_change', round(feat2.calls::numeric / nullif(feat2.prev_calls, 0) - 1, 6),
+               'cost_per_call_change', round(feat2.per_call / nullif(feat2.prev_per_call, 0) - 1, 6),
+               -- the rule of llmcost.top_features, over the week: cost up 25%
+               -- or more while calls grew 5% or less
+               'leak', coalesce(feat2.cost >= 1.25 * feat2.prev_cost AND feat2.calls <= 1.05 * feat2.prev_calls
+                                AND feat2.prev_cost > 0, false)) AS j
+      FROM feat2),
+features AS (
+    SELECT jsonb_build_object(
+        'count', (SELECT count(*) FROM feat WHERE feat.calls > 0),
+        'top', coalesce((SELECT jsonb_agg(t.j ORDER BY t.rank) FROM (SELECT * FROM feat_j WHERE feat_j.rank <= 10) t), '[]'),
+        'risers', coalesce((SELECT jsonb_agg(t.j ORDER BY t.delta DESC)
+                              FROM (SELECT * FROM feat_j WHERE feat_j.delta > 0 ORDER BY feat_j.delta DESC, feat_j.rank LIMIT 5) t), '[]'),
+        'fallers', coalesce((SELECT jsonb_agg(t.j ORDER BY t.delta)
+                               FROM (SELECT * FROM feat_j WHERE feat_j.delta < 0 ORDER BY feat_j.delta, feat_j.rank LIMIT 5) t), '[]'),
+        'leaks', coalesce((SELECT jsonb_agg(t.j ORDER BY t.rank) FROM feat_j t WHERE (t.j ->> 'leak')::boolean), '[]')) AS j),
+usr AS (
+    SELECT u.user_id, sum(u.cost_nusd) AS cost, sum(u.calls) AS calls
+      FROM llmcost.rollup_daily_user u, b
+     WHERE u.day >= b.ws AND u.day < b.we AND u.user_id IS NOT NULL
+     GROUP BY u.user_id),
+usr_ranked AS (
+    SELECT usr.*, row_number() OVER (ORDER BY usr.cost DESC, usr.user_id) AS rn, count(*) OVER () AS n,
+           sum(usr.cost) OVER () AS total
+      FROM usr),
+users AS (
+    SELECT jsonb_build_object(
+        'count', (SELECT count(*) FROM usr),
+        'p50_usd', llmcost.usd((SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY usr.cost) FROM usr)),
+        'p90_usd', llmcost.usd((SELECT percentile_disc(0.9) WITHIN GROUP (ORDER BY usr.cost) FROM usr)),
+        'p99_usd', llmcost.usd((SELECT percentile_disc(0.99) WITHIN GROUP (ORDER BY usr.cost) FROM usr)),
+        'p999_usd', llmcost.usd((SELECT percentile_disc(0.999) WITHIN GROUP (ORDER BY usr.cost) FROM usr)),
+        'max_usd', llmcost.usd((SELECT max(usr.cost) FROM usr)),
+        'mean_usd', round(llmcost.usd((SELECT avg(usr.cost) FROM usr)), 9),
+        'top_1pct_share', (SELECT round(sum(r.cost) FILTER (WHERE r.rn <= ceil(r.n * 0.01)) / nullif(max(r.total), 0), 6) FROM usr_ranked r),
+        'top_10pct_share', (SELECT round(sum(r.cost) FILTER (WHERE r.rn <= ceil(r.n * 0.10)) / nullif(max(r.total), 0), 6) FROM usr_ranked r),
+        'top', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                  'user_id', r.user_id, 'rank', r.rn, 'cost_usd', llmcost.usd(r.cost),
+                                  'share', round(r.cost / nullif(r.total, 0), 6), 'calls', r.calls,
+                                  'prev_cost_usd', llmcost.usd(coalesce(
+                                      (SELECT sum(u.cost_nusd) FROM llmcost.rollup_daily_user u
+                                        WHERE u.user_id = r.user_id AND u.day >= b.pws AND u.day < b.ws), 0)))
+                                ORDER BY r.rn)
+                           FROM usr_ranked r, b WHERE r.rn <= 10), '[]')) AS j),
+cache AS (
+    SELECT jsonb_build_object(
+        'calls', coalesce(sum(f.calls), 0),
+        'exact_hits', coalesce(sum(f.calls) FILTER (WHERE f.cache_status = 'exact_hit'), 0),
+        'semantic_hits', coalesce(sum(f.calls) FILTER (WHERE f.cache_status = 'semantic_hit'), 0),
+        'hit_rate', round(coalesce(sum(f.calls) FILTER (WHERE f.cache_status <> 'miss'), 0) / nullif(sum(f.calls), 0), 6),
+        'prev_hit_rate', (SELECT round(coalesce(sum(p.calls) FILTER (WHERE p.cache_status <> 'miss'), 0) / nullif(sum(p.calls), 0), 6)
+                            FROM f p WHERE NOT p.cur),
+        'avoided_usd', llmcost.usd(coalesce(sum(f.avoided_nusd), 0)),
+        'cached_read_tokens', coalesce(sum(f.cached_read_tokens), 0),
+        'prompt_cache_saved_usd', llmcost.usd(coalesce(sum(f.prompt_cache_saved_nusd), 0)),
+        'by_feature', coalesce((
+            SELECT jsonb_agg(t.j ORDER BY t.saved DESC, t.feature)
+              FROM (SELECT c.feature, sum(c.avoided_nusd + c.prompt_cache_saved_nusd) AS saved,
+                           jsonb_build_object(
+                               'feature', c.feature, 'calls', sum(c.calls),
+                               'hit_rate', round(coalesce(sum(c.calls) FILTER (WHERE c.cache_status <> 'miss'), 0) / sum(c.calls), 6),
+                               'avoided_usd', llmcost.usd(sum(c.avoided_nusd)),
+                               'prompt_cache_saved_usd', llmcost.usd(sum(c.prompt_cache_saved_nusd))) AS j
+                      FROM f c WHERE c.cur GROUP BY c.feature
+                     ORDER BY 2 DESC, 1 LIMIT 8) t), '[]')) AS j
+      FROM f WHERE f.cur),
+errs AS (
+    SELECT jsonb_build_object(
+        'failed_calls', coalesce(sum(f.calls) FILTER (WHERE f.cur AND f.error_class IS NOT NULL), 0),
+        'failed_cost_usd', llmcost.usd(coalesce(sum(f.cost_nusd) FILTER (WHERE f.cur AND f.error_class IS NOT NULL), 0)),
+        'prev_failed_cost_usd', llmcost.usd(coalesce(sum(f.cost_nusd) FILTER (WHERE NOT f.cur AND f.error_class IS NOT NULL), 0)),
+        'retry_calls', coalesce(sum(f.retry_calls) FILTER (WHERE f.cur), 0),
+        'retry_cost_usd', llmcost.usd(coalesce(sum(f.retry_cost_nusd) FILTER (WHERE f.cur), 0)),
+        'fallback_calls', coalesce(sum(f.fallback_calls) FILTER (WHERE f.cur), 0),
+        'fallback_extra_usd', llmcost.usd(coalesce(sum(f.fallback_extra_nusd) FILTER (WHERE f.cur), 0)),
+        'by_class', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'error_class', t.error_class, 'calls', t.calls, 'cost_usd', llmcost.usd(t.cost),
+                       'prev_cost_usd', llmcost.usd(t.prev_cost), 'top_feature', t.top_feature)
+                     ORDER BY t.cost DESC, t.error_class)
+              FROM (SELECT e.error_class,
+                           coalesce(sum(e.calls) FILTER (WHERE e.cur), 0) AS calls,
+                           coalesce(sum(e.cost_nusd) FILTER (WHERE e.cur), 0) AS cost,
+                           coalesce(sum(e.cost_nusd) FILTER (WHERE NOT e.cur), 0) AS prev_cost,
+                           (SELECT x.feature FROM f x WHERE x.cur AND x.error_class = e.error_class
+                             GROUP BY x.feature ORDER BY sum(x.cost_nusd) DESC, x.feature LIMIT 1) AS top_feature
+                      FROM f e WHERE e.error_class IS NOT NULL
+                     GROUP BY e.error_class
+                    HAVING sum(e.calls) FILTER (WHERE e.cur) > 0) t), '[]')) AS j
+      FROM f),
+alerts AS (
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'alert_id', a.alert_id, 'rule', a.rule, 'subject', a.subject, 'severity', a.severity,
+               'status', a.status, 'window_start', a.window_start, 'message', a.message)
+             ORDER BY a.severity = 'critical' DESC, a.window_start, a.alert_id), '[]') AS j
+      FROM llmcost.alerts a, b
+     WHERE a.window_start < (b.we::timestamp AT TIME ZONE 'UTC')
+       AND a.last_window_end >= (b.ws::timestamp AT TIME ZONE 'UTC')),
+unpriced AS (
+    SELECT coalesce(jsonb_agg(jsonb_build_object('provider', t.provider, 'model', t.model, 'calls', t.calls,
+                                                 'first_day', t.first_day, 'last_day', t.last_day)
+                              ORDER BY t.calls DESC, t.provider, t.model), '[]') AS j
+      FROM (SELECT f.provider, f.model, sum(f.unpriced_calls) AS calls, min(f.day) AS first_day, max(f.day) AS last_day
+              FROM f WHERE f.cur AND f.unpriced_calls > 0 GROUP BY f.provider, f.model) t),
+-- invoices of the last quarter up to the week's end: they arrive weeks after
+-- the period they bill
+invoices AS (
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'provider', i.provider, 'period_start', i.period_start, 'period_end', i.period_end,
+               'invoiced_usd', i.invoiced_usd, 'computed_usd', i.computed_usd,
+               'difference_usd', i.difference_usd, 'difference_pct', i.difference_pct,
+               'unpriced_calls', i.unpriced_calls, 'status', i.status, 'flagged', i.flagged)
+             ORDER BY i.period_start DESC, i.provider), '[]') AS j
+      FROM llmcost.invoice_reconciliation i, b
+     WHERE i.period_end > b.we - 92 AND i.period_start < b.we)
+SELECT jsonb_build_object(
+    'week_start', b.ws, 'week_end', b.we,
+    'generated_at', now(),
+    'rollups_as_of', (SELECT s.watermark FROM llmcost.rollup_state s),
+    'summary', jsonb_build_object(
+        'cost_usd', llmcost.usd(tot.cost), 'prev_cost_usd', llmcost.usd(tot.prev_cost),
+        'cost_change', round(tot.cost::numeric / nullif(tot.prev_cost, 0) - 1, 6),
+        'calls', tot.calls, 'prev_calls', tot.prev_calls,
+        'calls_change', round(tot.calls::numeric / nullif(tot.prev_calls, 0) - 1, 6),
+        'tokens', tot.tokens,
+        'cost_per_call_usd', round(llmcost.usd(tot.cost::numeric / nullif(tot.calls, 0)), 9),
+        'unpriced_calls', tot.unpriced_calls,
+        'open_alerts', (SELECT count(*) FROM llmcost.alerts a WHERE a.status = 'open')),
+    'weeks', weeks.j, 'days', days.j, 'features', features.j, 'users', users.j,
+    'cache', cache.j, 'errors', errs.j, 'alerts', alerts.j, 'unpriced', unpriced.j, 'invoices', invoices.j)
+  FROM b, tot, weeks, days, features, users, cache, errs, alerts, unpriced, invoices;
+END;
+COMMENT ON FUNCTION llmcost.weekly_review_data(date) IS
+    'every figure of the weekly review of the ISO week (UTC) holding the given day (default: the last complete week), as JSON, from the rollups: totals, 12 weeks of cost, the days against the week before, top features and movers (leaks flagged), top users and the tail, cache, error classes, the week''s alerts, unpriced models and invoice gaps';
+
+-- Text into HTML (element content and attribute values alike): feature
+-- names and user ids come from the applications, never trusted as markup.
+CREATE FUNCTION llmcost.html_escape(s text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+           s, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;');
+COMMENT ON FUNCTION llmcost.html_escape(text) IS 'text made safe inside HTML elements and quoted attributes';
+
+-- Numbers for people.  kind: usd ($1,234.57), usd_short ($12.3k, for chart
+-- labels), count (1,234,567), pct (a fraction shown as 12.3%), change (a
+-- fraction shown as +12.3%).  NULL shows as a dash.
+CREATE FUNCTION llmcost.review_format(v numeric, kind text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF v IS NULL THEN
+        RETURN '–';
+    END IF;
+    CASE kind
+    WHEN 'usd' THEN
+        RETURN llmcost.format_usd(v);
+    WHEN 'usd_short' THEN
+        RETURN CASE WHEN v < 0 THEN '-' ELSE '' END || '$' ||
+               CASE WHEN abs(v) >= 1e6 THEN to_char(abs(v) / 1e6, 'FM999,990.0') || 'M'
+                    WHEN abs(v) >= 1e4 THEN to_char(abs(v) / 1e3, 'FM990') || 'k'
+                    WHEN abs(v) >= 1e3 THEN to_char(abs(v) / 1e3, 'FM990.0') || 'k'
+                    WHEN abs(v) >= 10 THEN to_char(abs(v), 'FM990')
+                    WHEN abs(v) >= 0.1 THEN to_char(abs(v), 'FM990.00')
+                    WHEN v = 0 THEN '0'
+                    ELSE to_char(abs(v), 'FM0.0000') END;
+    WHEN 'count' THEN
+        RETURN to_char(v, 'FM999,999,999,999,999,990');
+    WHEN 'pct' THEN
+        RETURN to_char(100 * v, 'FM999,999,990.0') || '%';
+    WHEN 'change' THEN
+        RETURN CASE WHEN v > 0 THEN '+' ELSE '' END || to_char(100 * v, 'FM999,999,990.0') || '%';
+    ELSE
+        RAISE EXCEPTION 'llmcost.review_format: unknown kind "%"', kind
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use usd, usd_short, count, pct or change.';
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION llmcost.review_format(numeric, text) IS
+    'a number as people read it: kind usd ($1,234.57), usd_short ($12.3k), count (1,234,567), pct (0.123 -> 12.3%) or change (0.123 -> +12.3%); NULL -> a dash';
+
+-- A round upper bound for a chart axis: 1, 2, 2.5 or 5 times a power of ten.
+CREATE FUNCTION llmcost.chart_axis_max(top numeric) RETURNS numeric
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mag numeric;
+    m numeric;
+BEGIN
+    IF top IS NULL OR top <= 0 THEN
+        RETURN 1;
+    END IF;
+    mag := power(10::numeric, floor(log(top)));
+    FOREACH m IN ARRAY ARRAY[1, 2, 2.5, 5, 10]::numeric[] LOOP
+        IF m * mag >= top THEN
+            RETURN trim_scale(m * mag);
+        END IF;
+    END LOOP;
+    RETURN trim_scale(10 * mag);
+END
+$$;
+COMMENT ON FUNCTION llmcost.chart_axis_max(numeric) IS 'the round axis maximum (1, 2, 2.5 or 5 x 10^n) at or above a value';
+
+-- A column chart as inline SVG: one column per label, or two (the previous
+-- period in grey beside the current one) when prev is given.  Every column
+-- carries a <title> with its exact value for a tooltip.  Negative values
+-- are drawn as zero (the tables show them).
+CREATE FUNCTION llmcost.svg_columns(chart_id text, caption text, labels text[], vals numeric[],
+                                    prev numeric[] DEFAULT NULL, kind text DEFAULT 'usd',
+                                    series text[] DEFAULT ARRAY['this period', 'the period before'])
+    RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    w constant int := 680;
+    h constant int := 250;
+    ml constant int := 68;
+    mr constant int := 12;
+    mt constant int := 44;
+    mb constant int := 34;
+    pw constant numeric := w - ml - mr;
+    ph constant numeric := h - mt - mb;
+    n int := coalesce(cardinality(labels), 0);
+    axis numeric;
+    slot numeric;
+    bw numeric;
+    x numeric;
+    bh numeric;
+    i int;
+    label_kind text := CASE WHEN kind = 'usd' THEN 'usd_short' ELSE kind END;
+    svg text;
+BEGIN
+    axis := llmcost.chart_axis_max(greatest((SELECT max(v) FROM unnest(vals) v), (SELECT max(v) FROM unnest(prev) v)));
+    svg := format('<svg class="chart" id="%s" role="img" aria-label="%s" viewBox="0 0 %s %s" width="%s" height="%s">'
+                  '<title>%s</title><text class="caption" x="0" y="14">%s</text>',
+                  llmcost.html_escape(chart_id), llmcost.html_escape(caption), w, h, w, h, llmcost.html_escape(caption),
+                  llmcost.html_escape(caption));
+    FOR i IN 0..4 LOOP
+        svg := svg || format('<line class="grid" x1="%s" x2="%s" y1="%s" y2="%s"/>'
+                             '<text class="axis" x="%s" y="%s" text-anchor="end">%s</text>',
+                             ml, w - mr, round(mt + ph - ph * i / 4, 1), round(mt + ph - ph * i / 4, 1),
+                             ml - 6, round(mt + ph - ph * i / 4 + 4, 1),
+                             llmcost.html_escape(llmcost.review_format(axis * i / 4, label_kind)));
+    END LOOP;
+    IF n = 0 THEN
+        RETURN svg || format('<text class="empty" x="%s" y="%s" text-anchor="middle">no data</text></svg>',
+                             ml + pw / 2, mt + ph / 2);
+    END IF;
+    slot := pw / n;
+    bw := CASE WHEN prev IS NULL THEN slot * 0.6 ELSE slot * 0.36 END;
+    FOR i IN 1..n LOOP
+        x := ml + slot * (i - 1) + slot * 0.12;
+        IF prev IS NOT NULL THEN
+            bh := ph * greatest(coalesce(prev[i], 0), 0) / axis;
+            svg := svg || format('<rect class="prev" x="%s" y="%s" width="%s" height="%s"><title>%s, %s: %s</title></rect>',
+                                 round(x, 1), round(mt + ph - bh, 1), round(bw, 1), round(bh, 1),
+                                 llmcost.html_escape(labels[i]), llmcost.html_escape(series[2]),
+                                 llmcost.html_escape(llmcost.review_format(prev[i], kind)));
+            x := x + bw + slot * 0.04;
+        END IF;
+        bh := ph * greatest(coalesce(vals[i], 0), 0) / axis;
+        svg := svg || format('<rect class="cur%s" x="%s" y="%s" width="%s" height="%s"><title>%s%s: %s</title></rect>',
+                             CASE WHEN prev IS NULL AND i = n THEN ' last' ELSE '' END,
+                             round(x, 1), round(mt + ph - bh, 1), round(bw, 1), round(bh, 1),
+                             llmcost.html_escape(labels[i]),
+                             CASE WHEN prev IS NULL THEN '' ELSE ', ' || llmcost.html_escape(series[1]) END,
+                             llmcost.html_escape(llmcost.review_format(vals[i], kind)));
+        svg := svg || format('<text class="label" x="%s" y="%s" text-anchor="middle">%s</text>',
+                             round(ml + slot * (i - 0.5), 1), h - mb + 16, llmcost.html_escape(labels[i]));
+    END LOOP;
+    IF prev IS NOT NULL THEN
+        svg := svg || format('<rect class="cur" x="%s" y="22" width="12" height="12"/><text class="legend" x="%s" y="32">%s</text>'
+                             '<rect class="prev" x="%s" y="22" width="12" height="12"/><text class="legend" x="%s" y="32">%s</text>',
+                             w - 300, w - 284, llmcost.html_escape(series[1]),
+                             w - 150, w - 134, llmcost.html_escape(series[2]));
+    END IF;
+    RETURN svg || '</svg>';
+END
+$$;
+COMMENT ON FUNCTION llmcost.svg_columns(text, text, text[], numeric[], numeric[], text, text[]) IS
+    'a column chart as inline SVG (id, caption, labels, values, optional previous-period values, llmcost.review_format kind, series names)';
+
+-- A horizontal bar chart as inline SVG: one row per label, the value at the
+-- bar's end, and a thin grey bar for the previous period when prev is given.
+CREATE FUNCTION llmcost.svg_bars(chart_id text, caption text, labels text[], vals numeric[],
+                                 prev numeric[] DEFAULT NULL, kind text DEFAULT 'usd')
+    RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    w constant int := 680;
+    ml constant int := 190;
+    mr constant int := 90;
+    mt constant int := 28;
+    row_h constant int := 26;
+    pw constant numeric := w - ml - mr;
+    n int := coalesce(cardinality(labels), 0);
+    h int := mt + 8 + greatest(n, 1) * row_h;
+    axis numeric;
+    y numeric;
+    bl numeric;
+    i int;
+    svg text;
+BEGIN
+    axis := greatest((SELECT max(v) FROM unnest(vals) v), (SELECT max(v) FROM unnest(prev) v));
+    axis := CASE WHEN axis IS NULL OR axis <= 0 THEN 1 ELSE axis END;
+    svg := format('<svg class="chart" id="%s" role="img" aria-label="%s" viewBox="0 0 %s %s" width="%s" height="%s">'
+                  '<title>%s</title><text class="caption" x="0" y="14">%s</text>',
+                  llmcost.html_escape(chart_id), llmcost.html_escape(caption), w, h, w, h, llmcost.html_escape(caption),
+                  llmcost.html_escape(caption));
+    IF n = 0 THEN
+        RETURN svg || format('<text class="empty" x="%s" y="%s" text-anchor="middle">no data</text></svg>', w / 2, mt + 17);
+    END IF;
+    FOR i IN 1..n LOOP
+        y := mt + row_h * (i - 1);
+        svg := svg || format('<text class="label" x="%s" y="%s" text-anchor="end">%s</text>',
+                             ml - 8, round(y + 15, 1),
+                             llmcost.html_escape(CASE WHEN length(labels[i]) > 26 THEN left(labels[i], 25) || '…'
+                                                      ELSE labels[i] END));
+        bl := pw * greatest(coalesce(vals[i], 0), 0) / axis;
+        svg := svg || format('<rect class="cur" x="%s" y="%s" width="%s" height="14"><title>%s: %s</title></rect>',
+                             ml, round(y + 4, 1), round(bl, 1), llmcost.html_escape(labels[i]),
+                             llmcost.html_escape(llmcost.review_format(vals[i], kind)));
+        IF prev IS NOT NULL THEN
+            svg := svg || format('<rect class="prev" x="%s" y="%s" width="%s" height="4"><title>%s, the period before: %s</title></rect>',
+                                 ml, round(y + 19, 1), round(pw * greatest(coalesce(prev[i], 0), 0) / axis, 1),
+                                 llmcost.html_escape(labels[i]), llmcost.html_escape(llmcost.review_format(prev[i], kind)));
+        END IF;
+        svg := svg || format('<text class="value" x="%s" y="%s">%s</text>',
+                             round(ml + bl + 6, 1), round(y + 15, 1),
+                             llmcost.html_escape(llmcost.review_format(vals[i], CASE WHEN kind = 'usd' THEN 'usd_short' ELSE kind END)));
+    END LOOP;
+    RETURN svg || '</svg>';
+END
+$$;
+COMMENT ON FUNCTION llmcost.svg_bars(text, text, text[], numeric[], numeric[], text) IS
+    'a horizontal bar chart as inline SVG (id, caption, labels, values, optional previous-period values, llmcost.review_format kind)';
+
+-- One table row; every cell escaped here, the first text_cols left-aligned
+-- as text, the others right-aligned as numbers.
+CREATE FUNCTION llmcost.html_row(cells text[], text_cols int DEFAULT 1, row_class text DEFAULT NULL)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT CASE WHEN row_class IS NULL THEN '<tr>' ELSE '<tr class="' || llmcost.html_escape(row_class) || '">' END
+           || string_agg(CASE WHEN c.i <= text_cols THEN '<td>' ELSE '<td class="n">' END
+                         || llmcost.html_escape(coalesce(c.cell, '–')) || '</td>', '' ORDER BY c.i)
+           || '</tr>'
+      FROM unnest(cells) WITH ORDINALITY c(cell, i);
+END;
+COMMENT ON FUNCTION llmcost.html_row(text[], integer, text) IS 'a table row of escaped cells (the first text_cols as text, the rest as numbers)';
+
+-- A table with its header, or the sentence for an empty one.
+CREATE FUNCTION llmcost.html_table(table_id text, headers text[], text_cols int, row_html text[], empty text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT CASE WHEN coalesce(cardinality(row_html), 0) = 0 THEN '<p class="empty">' || llmcost.html_escape(empty) || '</p>'
+           ELSE '<table id="' || llmcost.html_escape(table_id) || '"><thead><tr>'
+                || (SELECT string_agg(CASE WHEN h.i <= text_cols THEN '<th>' ELSE '<th class="n">' END
+                                      || llmcost.html_escape(h.head) || '</th>', '' ORDER BY h.i)
+                      FROM unnest(headers) WITH ORDINALITY h(head, i))
+                || '</tr></thead><tbody>' || array_to_string(row_html, '') || '</tbody></table>' END;
+END;
+COMMENT ON FUNCTION llmcost.html_table(text, text[], integer, text[], text) IS
+    'an HTML table (id, escaped headers, text columns, rows from llmcost.html_row), or a paragraph saying why it is empty';
+
+-- A figure for the page's header cards.
+CREATE FUNCTION llmcost.html_kpi(label text, value text, note text DEFAULT NULL, tone text DEFAULT NULL)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN '<div class="kpi' || CASE WHEN tone IS NULL THEN '' ELSE ' ' || llmcost.html_escape(tone) END || '"><div class="k">'
+       || llmcost.html_escape(label) || '</div><div class="v">' || llmcost.html_escape(value) || '</div>'
+       || CASE WHEN note IS NULL THEN '' ELSE '<div class="d">' || llmcost.html_escape(note) || '</div>' END || '</div>';
+COMMENT ON FUNCTION llmcost.html_kpi(text, text, text, text) IS 'a headline figure (label, value, optional note and tone: up, down or alert)';
+
+-- Up is bad for cost: the tone of a cost change for the header cards.
+CREATE FUNCTION llmcost.change_tone(change numeric) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN change OPERATOR(pg_catalog.>) 0.05 THEN 'up'
+            WHEN change OPERATOR(pg_catalog.<) -0.05 THEN 'down' END;
+COMMENT ON FUNCTION llmcost.change_tone(numeric) IS 'up (more than +5%), down (less than -5%) or NULL: how a cost change is shown';
+
+CREATE FUNCTION llmcost.weekly_review_html(week date DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d jsonb := llmcost.weekly_review_data(week);
+    s jsonb := d -> 'summary';
+    u jsonb := d -> 'users';
+    c jsonb := d -> 'cache';
+    e jsonb := d -> 'errors';
+    ws date := (d ->> 'week_start')::date;
+    title text;
+    page text;
+BEGIN
+    title := format('LLM cost review: week of %s (UTC)', to_char(ws, 'FMDD Mon YYYY'));
+    page := '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        -- nothing may load or run: the page is one file, safe to mail
+        || '<meta http-equiv="Content-Security-Policy" content="default-src ''none''; style-src ''unsafe-inline''">'
+        || '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        || '<title>' || llmcost.html_escape(title) || '</title><style>'
+        || 'body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2937;'
+        || 'background:#f3f4f6;margin:0;padding:24px}main{max-width:1000px;margin:0 auto}'
+        || 'h1{font-size:24px;margin:0 0 2px}h2{font-size:18px;margin:0 0 10px}.sub{color:#6b7280;margin:0 0 16px}'
+        || 'section{background:#fff;border-radius:10px;padding:18px 20px;margin:0 0 16px;box-shadow:0 1px 2px rgba(0,0,0,.06)}'
+        || '.kpis{display:flex;flex-wrap:wrap;gap:10px;margin:0 0 16px}'
+        || '.kpi{background:#fff;border-radius:10px;padding:10px 14px;min-width:130px;flex:1;box-shadow:0 1px 2px rgba(0,0,0,.06)}'
+        || '.kpi .k{color:#6b7280;font-size:12px;text-transform:uppercase;letter-spacing:.03em}.kpi .v{font-size:22px;font-weight:600}'
+        || '.kpi .d{font-size:12px;color:#6b7280}.kpi.up .d{color:#b91c1c}.kpi.down .d{color:#047857}.kpi.alert .v{color:#b91c1c}'
+        || 'table{border-collapse:collapse;width:100%;margin:8px 0 4px;font-size:13px}'
+        || 'th,td{padding:5px 8px;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}'
+        || 'th{color:#6b7280;font-weight:600;font-size:12px}.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}'
+        || 'tr.flag td{background:#fef2f2}tr.flag td:last-child{color:#b91c1c;font-weight:600}'
+        || 'tr.critical td:first-child{color:#b91c1c;font-weight:600}'
+        || 'p.empty{color:#6b7280;font-style:italic}.note{color:#6b7280;font-size:12px}'
+        || 'svg.chart{display:block;max-width:100%;height:auto;margin:14px 0 8px}'
+        || 'svg .grid{stroke:#e5e7eb}svg .axis,svg .label,svg .legend,svg .value{font-size:11px;fill:#4b5563}'
+        || 'svg .caption{font-size:13px;font-weight:600;fill:#374151}svg .empty{font-size:13px;fill:#9ca3af}svg .cur{fill:#2563eb}svg .cur.last{fill:#1e3a8a}svg .prev{fill:#cbd5e1}'
+        || 'footer{color:#6b7280;font-size:12px;text-align:center;margin:8px 0 0}'
+        || '</style></head><body><main>'
+        || '<h1>' || llmcost.html_escape(title) || '</h1>'
+        || '<p class="sub">' || llmcost.html_escape(format('Monday %s to Sunday %s, against the week before. All costs priced by llmcost at each call''s own time.',
+                                                           to_char(ws, 'FMDD Mon'), to_char(ws + 6, 'FMDD Mon YYYY'))) || '</p>'
+        || '<div class="kpis" id="kpis">'
+        || llmcost.html_kpi('Cost', llmcost.review_format((s ->> 'cost_usd')::numeric, 'usd'),
+                            llmcost.review_format((s ->> 'cost_change')::numeric, 'change') || ' vs '
+                            || llmcost.review_format((s ->> 'prev_cost_usd')::numeric, 'usd'),
+                            llmcost.change_tone((s ->> 'cost_change')::numeric))
+        || llmcost.html_kpi('Calls', llmcost.review_format((s ->> 'calls')::numeric, 'count'),
+                            llmcost.review_format((s ->> 'calls_change')::numeric, 'change') || ' vs the week before')
+        || llmcost.html_kpi('Cost per call', llmcost.review_format((s ->> 'cost_per_call_usd')::numeric, 'usd'))
+        || llmcost.html_kpi('Saved by caching', llmcost.review_format((c ->> 'avoided_usd')::numeric
+                                                                      + (c ->> 'prompt_cache_saved_usd')::numeric, 'usd'),
+                            'hit rate ' || llmcost.review_format((c ->> 'hit_rate')::numeric, 'pct'))
+        || llmcost.html_kpi('Alerts this week', llmcost.review_format(jsonb_array_length(d -> 'alerts'), 'count'),
+                            (s ->> 'open_alerts') || ' open now',
+                            CASE WHEN jsonb_array_length(d -> 'alerts') > 0 THEN 'alert' END)
+        || llmcost.html_kpi('Unpriced calls', llmcost.review_format((s ->> 'unpriced_calls')::numeric, 'count'),
+                            'not in any cost', CASE WHEN (s ->> 'unpriced_calls')::numeric > 0 THEN 'alert' END)
+        || '</div>';
+
+    -- 1. cost trend
+    page := page || '<section id="trend"><h2>Cost trend</h2>'
+        || (SELECT llmcost.svg_columns('chart-weeks', 'Cost per week, the last 12 weeks',
+                                       array_agg(to_char((x ->> 'week')::date, 'FMDD Mon') ORDER BY o),
+                                       array_agg((x ->> 'cost_usd')::numeric ORDER BY o))
+              FROM jsonb_array_elements(d -> 'weeks') WITH ORDINALITY t(x, o))
+        || (SELECT llmcost.svg_columns('chart-days', 'Cost per day, against the same day a week before',
+                                       array_agg(to_char((x ->> 'day')::date, 'Dy FMDD') ORDER BY o),
+                                       array_agg((x ->> 'cost_usd')::numeric ORDER BY o),
+                                       array_agg((x ->> 'prev_cost_usd')::numeric ORDER BY o),
+                                       'usd', ARRAY['this week', 'the week before'])
+              FROM jsonb_array_elements(d -> 'days') WITH ORDINALITY t(x, o))
+        || '</section>';
+
+    -- 2. features
+    page := page || '<section id="features"><h2>Top features</h2>'
+        || (SELECT llmcost.svg_bars('chart-features', 'Cost by feature, this week (bar) and the week before (grey)',
+                                    array_agg(x ->> 'feature' ORDER BY o), array_agg((x ->> 'cost_usd')::numeric ORDER BY o),
+                                    array_agg((x ->> 'prev_cost_usd')::numeric ORDER BY o))
+              FROM jsonb_array_elements(d -> 'features' -> 'top') WITH ORDINALITY t(x, o))
+        || llmcost.html_table('table-features',
+               ARRAY['#', 'feature', 'cost', 'share', 'calls', 'per call', 'Δ cost', 'Δ calls', 'Δ per call', ''], 2,
+               (SELECT array_agg(llmcost.html_row(ARRAY[
+                           x ->> 'rank', x ->> 'feature',
+                           llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
+                           llmcost.review_format((x ->> 'share')::numeric, 'pct'),
+                           llmcost.review_format((x ->> 'calls')::numeric, 'count'),
+                           llmcost.review_format((x ->> 'cost_per_call_usd')::numeric, 'usd'),
+                           llmcost.review_format((x ->> 'cost_change')::numeric, 'change'),
+                           llmcost.review_format((x ->> 'calls_change')::numeric, 'change'),
+                           llmcost.review_format((x ->> 'cost_per_call_change')::numeric, 'change'),
+                           CASE WHEN (x ->> 'leak')::boolean THEN 'leak' ELSE '' END],
+                         2, CASE WHEN (x ->> 'leak')::boolean THEN 'flag' END) ORDER BY o)
+                  FROM jsonb_array_elements(d -> 'features' -> 'top') WITH ORDINALITY t(x, o)),
+               'No feature had calls this week.')
+        || '<p class="note">Changes are against the week before. A leak: cost up 25% or more while calls grew 5% or less, usually a prompt that bloated its context.</p>'
+        || '<h2>Movers</h2>'
+        || llmcost.html_table('table-movers', ARRAY['feature', 'direction', 'cost', 'the week before', 'change', ''], 2,
+               (SELECT array_agg(llmcost.html_row(ARRAY[
+                           x ->> 'feature', dir,
+                           llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
+                           llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd'),
+                           llmcost.review_format((x ->> 'cost_usd')::numeric - (x ->> 'prev_cost_usd')::numeric, 'usd'),
+                           CASE WHEN (x ->> 'leak')::boolean THEN 'leak' ELSE '' END],
+                         2, CASE WHEN (x ->> 'leak')::boolean THEN 'flag' END) ORDER BY k, o)
+                  FROM (SELECT x, o, 1 AS k, 'up' AS dir FROM jsonb_array_elements(d -> 'features' -> 'risers') WITH ORDINALITY r(x, o)
+                        UNION ALL
+                        SELECT x, o, 2, 'down' FROM jsonb_array_elements(d -> 'features' -> 'fallers') WITH ORDINALITY r(x, o)) m),
+               'No feature changed its cost this week.')
+        || '</section>';
+
+    -- 3. users and the tail
+    page := page || '<section id="users"><h2>Top users and the tail</h2>'
+        || '<div class="kpis">'
+        || llmcost.html_kpi('Users', llmcost.review_format((u ->> 'count')::numeric, 'count'))
+        || llmcost.html_kpi('p50 per user', llmcost.review_format((u ->> 'p50_usd')::numeric, 'usd'))
+        || llmcost.html_kpi('p90', llmcost.review_format((u ->> 'p90_usd')::numeric, 'usd'))
+        || llmcost.html_kpi('p99', llmcost.review_format((u ->> 'p99_usd')::numeric, 'usd'))
+        || llmcost.html_kpi('Top 1% of users', llmcost.review_format((u ->> 'top_1pct_share')::numeric, 'pct'), 'of the cost')
+        || '</div>'
+        || llmcost.svg_bars('chart-user-share', 'Share of the week''s cost by group of users',
+                            ARRAY['top 1% of users', 'next 9%', 'other 90%'],
+                            ARRAY[(u ->> 'top_1pct_share')::numeric,
+                                  (u ->> 'top_10pct_share')::numeric - (u ->> 'top_1pct_share')::numeric,
+                                  1 - (u ->> 'top_10pct_share')::numeric], NULL, 'pct')
+        || llmcost.html_table('table-users', ARRAY['#', 'user', 'cost', 'share', 'calls', 'the week before'], 2,
+               (SELECT array_agg(llmcost.html_row(ARRAY[
+                           x ->> 'rank', x ->> 'user_id',
+                           llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
+                           llmcost.review_format((x ->> 'share')::numeric, 'pct'),
+                           llmcost.review_format((x ->> 'calls')::numeric, 'count'),
+                           llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd')], 2) ORDER BY o)
+                  FROM jsonb_array_elements(u -> 'top') WITH ORDINALITY t(x, o)),
+               'No user had calls this week.')
+        || '<p class="note">' || llmcost.html_escape(format('Per-user cost over the week: p99.9 %s, the most expensive user %s, mean %s.',
+                  llmcost.review_format((u ->> 'p999_usd')::numeric, 'usd'), llmcost.review_format((u ->> 'max_usd')::numeric, 'usd'),
+                  llmcost.review_format((u ->> 'mean_usd')::numeric, 'usd'))) || '</p>'
+        || '</section>';
+
+    -- 4. cache
+    page := page || '<section id="cache"><h2>Cache hit rate and savings</h2>'
+        || '<div class="kpis">'
+        || llmcost.html_kpi('Hit rate', llmcost.review_format((c ->> 'hit_rate')::numeric, 'pct'),
+                            'the week before ' || llmcost.review_format((c ->> 'prev_hit_rate')::numeric, 'pct'))
+        || llmcost.html_kpi('Exact hits', llmcost.review_format((c ->> 'exact_hits')::numeric, 'count'))
+        || llmcost.html_kpi('Semantic hits', llmcost.review_format((c ->> 'semantic_hits')::numeric, 'count'))
+        || llmcost.html_kpi('Cost avoided by hits', llmcost.review_format((c ->> 'avoided_usd')::numeric, 'usd'))
+        || llmcost.html_kpi('Prompt-cache savings', llmcost.review_format((c ->> 'prompt_cache_saved_usd')::numeric, 'usd'),
+                            llmcost.review_format((c ->> 'cached_read_tokens')::numeric, 'count') || ' cached tokens')
+        || '</div>'
+        || (SELECT llmcost.svg_columns('chart-hit-rate', 'Application-cache hit rate per day',
+                                       array_agg(to_char((x ->> 'day')::date, 'Dy FMDD') ORDER BY o),
+                                       array_agg(round((x ->> 'hits')::numeric / nullif((x ->> 'calls')::numeric, 0), 4) ORDER BY o),
+                                       NULL, 'pct')
+              FROM jsonb_array_elements(d -> 'days') WITH ORDINALITY t(x, o))
+        || llmcost.html_table('table-cache', ARRAY['feature', 'calls', 'hit rate', 'cost avoided', 'prompt-cache savings'], 1,
+               (SELECT array_agg(llmcost.html_row(ARRAY[
+                           x ->> 'feature',
+                           llmcost.review_format((x ->> 'calls')::numeric, 'count'),
+                           llmcost.review_format((x ->> 'hit_rate')::numeric, 'pct'),
+                           llmcost.review_format((x ->> 'avoided_usd')::numeric, 'usd'),
+                           llmcost.review_format((x ->> 'prompt_cache_saved_usd')::numeric, 'usd')]) ORDER BY o)
+                  FROM jsonb_array_elements(c -> 'by_feature') WITH ORDINALITY t(x, o)),
+               'No calls this week.')
+        || '</section>';
+
+    -- 5. errors
+    page := page || '<section id="errors"><h2>Cost of errors, retries and fallbacks</h2>'
+        || '<div class="kpis">'
+        || llmcost.html_kpi('Failed calls', llmcost.review_format((e ->> 'failed_calls')::numeric, 'count'))
+        || llmcost.html_kpi('Their cost', llmcost.review_format((e ->> 'failed_cost_usd')::numeric, 'usd'),
+                            'the week before ' || llmcost.review_format((e ->> 'prev_failed_cost_usd')::numeric, 'usd'))
+        || llmcost.html_kpi('Retries', llmcost.review_format((e ->> 'retry_cost_usd')::numeric, 'usd'),
+                            llmcost.review_format((e ->> 'retry_calls')::numeric, 'count') || ' calls')
+        || llmcost.html_kpi('Fallbacks, extra cost', llmcost.review_format((e ->> 'fallback_extra_usd')::numeric, 'usd'),
+                            llmcost.review_format((e ->> 'fallback_calls')::numeric, 'count') || ' calls')
+        || '</div>'
+        || (SELECT llmcost.svg_bars('chart-errors', 'Cost of failed calls by error class, this week and the week before',
+                                    array_agg(x ->> 'error_class' ORDER BY o), array_agg((x ->> 'cost_usd')::numeric ORDER BY o),
+                                    array_agg((x ->> 'prev_cost_usd')::numeric ORDER BY o))
+              FROM jsonb_array_elements(e -> 'by_class') WITH ORDINALITY t(x, o))
+        || llmcost.html_table('table-errors', ARRAY['error class', 'costliest feature', 'calls', 'cost', 'the week before'], 2,
+               (SELECT array_agg(llmcost.html_row(ARRAY[
+                           x ->> 'error_class', x ->> 'top_feature',
+                           llmcost.review_format((x ->> 'calls')::numeric, 'count'),
+                           llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
+                           llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd')], 2) ORDER BY o)
+                  FROM jsonb_array_elements(e -> 'by_class') WITH ORDINALITY t(x, o)),
+               'No call failed this week.')
+        || '</section>';
+
+    -- 6. alerts, unpriced models, invoices
+    page := page || '<section id="alerts"><h2>Alerts of the week</h2>'
+        || llmcost.html_table('table-alerts', ARRAY['severity', 'rule', 'subject', 'since (UTC)', 'status', 'what happened'], 6,
+               (SELECT array_agg(llmcost.html_row(ARRAY[
+                           x ->> 'severity', x ->> 'rule', x ->> 'subject',
+                           to_char((x ->> 'window_start')::timestamptz AT TIME ZONE 'UTC', 'Dy DD Mon HH24:MI'),
+                           x ->> 'status', x ->> 'message'], 6, x ->> 'severity') ORDER BY o)
+                  FROM jsonb_array_elements(d -> 'alerts') WITH ORDINALITY t(x, o)),
+               'No alerts this week.')
+        || '</section>'
+        || '<section id="unpriced"><h2>Unpriced models</h2>'
+        || llmcost.html_table('table-unpriced', ARRAY['provider', 'model', 'calls', 'first day', 'last day'], 2,
+               (SELECT array_agg(llmcost.html_row(ARRAY[
+                           x ->> 'provider', x ->> 'model', llmcost.review_format((x ->> 'calls')::numeric, 'count'),
+                           x ->> 'first_day', x ->> 'last_day'], 2, 'flag') ORDER BY o)
+                  FROM jsonb_array_elements(d -> 'unpriced') WITH ORDINALITY t(x, o)),
+               'Every call of the week was priced.')
+        || CASE WHEN jsonb_array_length(d -> 'unpriced') > 0
+                THEN '<p class="note">These calls are in no cost above. Add a rate (llmcost.set_rate) or an alias (llmcost.model_aliases), then CALL llmcost.reprice(from, to).</p>'
+                ELSE '' END
+        || '</section>'
+        || '<section id="invoices"><h2>Invoice gap</h2>'
+        || llmcost.html_table('table-invoices',
+               ARRAY['provider', 'period', 'invoiced', 'llmcost', 'difference', 'difference %', 'unpriced calls', 'status'], 2,
+               (SELECT array_agg(llmcost.html_row(ARRAY[
+                           x ->> 'provider',
+                           (x ->> 'period_start') || ' to ' || ((x ->> 'period_end')::date - 1),
+                           llmcost.review_format((x ->> 'invoiced_usd')::numeric, 'usd'),
+                           llmcost.review_format((x ->> 'computed_usd')::numeric, 'usd'),
+                           llmcost.review_format((x ->> 'difference_usd')::numeric, 'usd'),
+                           llmcost.review_format((x ->> 'difference_pct')::numeric / 100, 'change'),
+                           llmcost.review_format((x ->> 'unpriced_calls')::numeric, 'count'),
+                           x ->> 'status'], 2, CASE WHEN (x ->> 'flagged')::boolean THEN 'flag' END) ORDER BY o)
+                  FROM jsonb_array_elements(d -> 'invoices') WITH ORDINALITY t(x, o)),
+               'No invoice lines for the last 92 days: record them in llmcost.invoice_lines to compare.')
+        || '<p class="note">The provider''s figure reconciles the card charge; llmcost''s is the one to operate on. Differences come from unpriced models, credits, taxes and rate changes the rate card has not caught up with.</p>'
+        || '</section>'
+        || '<footer>' || llmcost.html_escape(format('Made by llmcost from its rollups at %s UTC; events that arrived before %s UTC are in it.',
+                              to_char((d ->> 'generated_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
+                              coalesce(to_char((d ->> 'rollups_as_of')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '(never refreshed)')))
+        || '</footer></main></body></html>';
+    RETURN page;
+END
+$$;
+COMMENT ON FUNCTION llmcost.weekly_review_html(date) IS
+    'the weekly review of the ISO week (UTC) holding the given day (default: the last complete week) as one self-contained HTML page: inline CSS and SVG charts, no script, nothing loaded';
+
+-- Text from applications inside a Markdown table cell: pipes, backslashes,
+-- emphasis and code marks would break the table or the formatting.
+CREATE FUNCTION llmcost.markdown_escape(s text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN pg_catalog.regexp_replace(pg_catalog.regexp_replace(s, '([\\`*_|<>\[\]#])', '\\\1', 'g'), '[\r\n]+', ' ', 'g');
+COMMENT ON FUNCTION llmcost.markdown_escape(text) IS 'text made inert in Markdown (table cells included)';
+
+CREATE FUNCTION llmcost.weekly_review_markdown(week date DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d jsonb := llmcost.weekly_review_data(week);
+    s jsonb := d -> 'summary';
+    u jsonb := d -> 'users';
+    c jsonb := d -> 'cache';
+    e jsonb := d -> 'errors';
+    ws date := (d ->> 'week_start')::date;
+    md text;
+BEGIN
+    md := format(E'# LLM cost review: week of %s (UTC)\n\n', to_char(ws, 'FMDD Mon YYYY'))
+       || format(E'**Cost %s** (%s vs %s the week before) · %s calls (%s) · %s per call · caching saved %s · %s alerts · %s unpriced calls\n\n',
+                 llmcost.review_format((s ->> 'cost_usd')::numeric, 'usd'),
+                 llmcost.review_format((s ->> 'cost_change')::numeric, 'change'),
+                 llmcost.review_format((s ->> 'prev_cost_usd')::numeric, 'usd'),
+                 llmcost.review_format((s ->> 'calls')::numeric, 'count'),
+                 llmcost.review_format((s ->> 'calls_change')::numeric, 'change'),
+                 llmcost.review_format((s ->> 'cost_per_call_usd')::numeric, 'usd'),
+                 llmcost.review_format((c ->> 'avoided_usd')::numeric + (c ->> 'prompt_cache_saved_usd')::numeric, 'usd'),
+                 jsonb_array_length(d -> 'alerts'),
+                 llmcost.review_format((s ->> 'unpriced_calls')::numeric, 'count'))
+       || E'## Cost per day\n\n| day | cost | the week before |\n|---|--:|--:|\n'
+       || (SELECT string_agg(format(E'| %s | %s | %s |\n', to_char((x ->> 'day')::date, 'Dy DD Mon'),
+                                    llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
+                                    llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd')), '' ORDER BY o)
+             FROM jsonb_array_elements(d -> 'days') WITH ORDINALITY t(x, o))
+       || E'\n## Top features\n\n'
+       || coalesce(E'| # | feature | cost | share | cost vs week before | calls vs week before | |\n|--:|---|--:|--:|--:|--:|---|\n'
+                   || (SELECT string_agg(format(E'| %s | %s | %s | %s | %s | %s | %s |\n', x ->> 'rank',
+                                                llmcost.markdown_escape(x ->> 'feature'),
+                                                llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
+                                                llmcost.review_format((x ->> 'share')::numeric, 'pct'),
+                                                llmcost.review_format((x ->> 'cost_change')::numeric, 'change'),
+                                                llmcost.review_format((x ->> 'calls_change')::numeric, 'change'),
+                                                CASE WHEN (x ->> 'leak')::boolean THEN '**leak**' ELSE '' END), '' ORDER BY o)
+                         FROM jsonb_array_elements(d -> 'features' -> 'top') WITH ORDINALITY t(x, o)),
+                   E'No feature had calls this week.\n')
+       || coalesce(E'\nLeaking (cost up 25%+ with calls up 5% or less): '
+                   || (SELECT string_agg(llmcost.markdown_escape(x ->> 'feature'), ', ' ORDER BY o)
+                         FROM jsonb_array_elements(d -> 'features' -> 'leaks') WITH ORDINALITY t(x, o)) || E'\n', '')
+       || coalesce(E'\nBiggest risers: '
+                   || (SELECT string_agg(format('%s %s', llmcost.markdown_escape(x ->> 'feature'),
+                                                llmcost.review_format((x ->> 'cost_usd')::numeric - (x ->> 'prev_cost_usd')::numeric, 'usd')),
+                                         ', ' ORDER BY o)
+                         FROM jsonb_array_elements(d -> 'features' -> 'risers') WITH ORDINALITY t(x, o)) || E'\n', '')
+       || format(E'\n## Users\n\n%s users; per-user cost p50 %s, p90 %s, p99 %s, p99.9 %s; the top 1%% carry %s of the cost, the top 10%% %s.\n\n',
+                 llmcost.review_format((u ->> 'count')::numeric, 'count'),
+                 llmcost.review_format((u ->> 'p50_usd')::numeric, 'usd'), llmcost.review_format((u ->> 'p90_usd')::numeric, 'usd'),
+                 llmcost.review_format((u ->> 'p99_usd')::numeric, 'usd'), llmcost.review_format((u ->> 'p999_usd')::numeric, 'usd'),
+                 llmcost.review_format((u ->> 'top_1pct_share')::numeric, 'pct'),
+                 llmcost.review_format((u ->> 'top_10pct_share')::numeric, 'pct'))
+       || coalesce(E'| # | user | cost | share | the week before |\n|--:|---|--:|--:|--:|\n'
+                   || (SELECT string_agg(format(E'| %s | %s | %s | %s | %s |\n', x ->> 'rank',
+                                                llmcost.markdown_escape(x ->> 'user_id'),
+                                                llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
+                                                llmcost.review_format((x ->> 'share')::numeric, 'pct'),
+                                                llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd')), '' ORDER BY o)
+                         FROM jsonb_array_elements(u -> 'top') WITH ORDINALITY t(x, o)), '')
+       || format(E'\n## Cache\n\nHit rate %s (the week before %s): %s exact and %s semantic hits avoided %s; provider prompt caching saved %s on %s cached tokens.\n',
+                 llmcost.review_format((c ->> 'hit_rate')::numeric, 'pct'), llmcost.review_format((c ->> 'prev_hit_rate')::numeric, 'pct'),
+                 llmcost.review_format((c ->> 'exact_hits')::numeric, 'count'), llmcost.review_format((c ->> 'semantic_hits')::numeric, 'count'),
+                 llmcost.review_format((c ->> 'avoided_usd')::numeric, 'usd'), llmcost.review_format((c ->> 'prompt_cache_saved_usd')::numeric, 'usd'),
+                 llmcost.review_format((c ->> 'cached_read_tokens')::numeric, 'count'))
+       || format(E'\n## Errors\n\n%s failed calls cost %s (the week before %s); retries %s, fallbacks %s extra.\n\n',
+                 llmcost.review_format((e ->> 'failed_calls')::numeric, 'count'), llmcost.review_format((e ->> 'failed_cost_usd')::numeric, 'usd'),
+                 llmcost.review_format((e ->> 'prev_failed_cost_usd')::numeric, 'usd'), llmcost.review_format((e ->> 'retry_cost_usd')::numeric, 'usd'),
+                 llmcost.review_format((e ->> 'fallback_extra_usd')::numeric, 'usd'))
+       || coalesce(E'| error class | calls | cost | the week before |\n|---|--:|--:|--:|\n'
+                   || (SELECT string_agg(format(E'| %s | %s | %s | %s |\n', llmcost.markdown_escape(x ->> 'error_class'),
+                                                llmcost.review_format((x ->> 'calls')::numeric, 'count'),
+                                                llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
+                                                llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd')), '' ORDER BY o)
+                         FROM jsonb_array_elements(e -> 'by_class') WITH ORDINALITY t(x, o)), '')
+       || E'\n## Alerts\n\n'
+       || coalesce((SELECT string_agg(format(E'- **%s** %s %s (%s): %s\n', x ->> 'severity', x ->> 'rule',
+                                             llmcost.markdown_escape(x ->> 'subject'), x ->> 'status',
+                                             llmcost.markdown_escape(x ->> 'message')), '' ORDER BY o)
+                      FROM jsonb_array_elements(d -> 'alerts') WITH ORDINALITY t(x, o)), E'No alerts this week.\n')
+       || E'\n## Unpriced models\n\n'
+       || coalesce((SELECT string_agg(format(E'- %s %s: %s calls in no cost\n', llmcost.markdown_escape(x ->> 'provider'),
+                                             llmcost.markdown_escape(x ->> 'model'),
+                                             llmcost.review_format((x ->> 'calls')::numeric, 'count')), '' ORDER BY o)
+                      FROM jsonb_array_elements(d -> 'unpriced') WITH ORDINALITY t(x, o)), E'Every call of the week was priced.\n')
+       || E'\n## Invoice gap\n\n'
+       || coalesce(E'| provider | period | invoiced | llmcost | difference | status |\n|---|---|--:|--:|--:|---|\n'
+                   || (SELECT string_agg(format(E'| %s | %s to %s | %s | %s | %s (%s) | %s |\n',
+                                                llmcost.markdown_escape(x ->> 'provider'), x ->> 'period_start',
+                                                (x ->> 'period_end')::date - 1,
+                                                llmcost.review_format((x ->> 'invoiced_usd')::numeric, 'usd'),
+                                                llmcost.review_format((x ->> 'computed_usd')::numeric, 'usd'),
+                                                llmcost.review_format((x ->> 'difference_usd')::numeric, 'usd'),
+                                                llmcost.review_format((x ->> 'difference_pct')::numeric / 100, 'change'),
+                                                CASE WHEN (x ->> 'flagged')::boolean THEN '**' || (x ->> 'status') || '**'
+                                                     ELSE x ->> 'status' END), '' ORDER BY o)
+                         FROM jsonb_array_elements(d -> 'invoices') WITH ORDINALITY t(x, o)),
+                   E'No invoice lines for the last 92 days.\n');
+    RETURN md;
+END
+$$;
+COMMENT ON FUNCTION llmcost.weekly_review_markdown(date) IS
+    'the weekly review of the ISO week (UTC) holding the given day (default: the last complete week) as Markdown, for a chat channel or e-mail';
+
+--------------------------------------------------------------------------
 -- Retention and maintenance
 --------------------------------------------------------------------------
 
@@ -2823,6 +3758,8 @@ SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_hourly_feature', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.feature_alert_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.alerts', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.alerts_alert_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.invoice_lines', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.invoice_lines_invoice_line_id_seq', '');
 
 --------------------------------------------------------------------------
 -- Roles and privileges
@@ -2911,3 +3848,13 @@ GRANT EXECUTE ON PROCEDURE llmcost.reprice(timestamptz, timestamptz) TO llmcost_
 GRANT EXECUTE ON FUNCTION llmcost.set_rate(text, timestamptz, numeric, numeric, numeric, numeric, numeric, integer, numeric, numeric, numeric, numeric, numeric, text, text) TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.load_litellm_prices(jsonb, timestamptz, text[]) TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.load_langfuse_prices(jsonb, timestamptz) TO llmcost_admin;
+
+-- weekly review and invoices: readers see the review and the gaps, admins
+-- record invoice lines
+GRANT SELECT ON llmcost.invoice_reconciliation, llmcost.invoice_lines TO llmcost_reader;
+GRANT SELECT, INSERT, UPDATE, DELETE ON llmcost.invoice_lines TO llmcost_admin;
+REVOKE ALL ON FUNCTION llmcost.weekly_review_data(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.weekly_review_html(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.weekly_review_markdown(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llmcost.weekly_review_data(date), llmcost.weekly_review_html(date),
+    llmcost.weekly_review_markdown(date) TO llmcost_reader;
