@@ -20,6 +20,10 @@ cd "$work"
 runuser -u postgres -- make -s installcheck PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config 2>&1 | tee "$work/test.log"
 status=${PIPESTATUS[0]}
 
+# the weekly review page in headless Chromium (its own throwaway server)
+bash test/browser/review_page.sh "$work/browser" 2>&1 | tee -a "$work/test.log"
+[ "${PIPESTATUS[0]}" -ne 0 ] && status=1
+
 # keep the outputs beside the sources for inspection (git ignores them)
 rm -rf "$root/results" "$root/output_iso" "$root/regression.diffs"
 cp -a "$work/results" "$root/" 2>/dev/null

@@ -11,6 +11,7 @@
 #   test/bench/run.sh alerts       a full anomaly check vs the same checks with float8 window aggregates
 #   test/bench/run.sh otlp         OTLP/JSON ingest vs multi-row INSERTs of the same calls
 #   test/bench/run.sh quotas       admissions with pgbench: throughput, p99 latency, quota overruns
+#   test/bench/run.sh review       the weekly review over 90 days of events vs its figures from raw events
 #
 # Environment: BENCH_ROWS (1000000), BENCH_PRICING_ROWS (5000000), BENCH_REPS (5),
 # BENCH_WORK_MEM (64MB, for the window and aggregate queries, baseline and llmcost alike).
@@ -433,6 +434,31 @@ SQL
     printf '| the same over 10,000 users with synchronous_commit = off in the admitting sessions | | %.0f/s; p99 %.2f ms | **%s quota overruns** |\n' \
         "$tps" "$p99" "$over"
 }
+bench_review() {
+    # PROWS events over 90 days (the raw retention), rolled up; the review of
+    # the last complete week, against the same figures (the body of
+    # llmcost.weekly_review_data) computed from the raw events
+    "${PSQL[@]}" -c "TRUNCATE llmcost.events; TRUNCATE llmcost.rollup_hourly, llmcost.rollup_hourly_feature, llmcost.rollup_daily_feature, llmcost.rollup_daily_user; UPDATE llmcost.rollup_state SET watermark = '-infinity'"
+    "${PSQL[@]}" -c "SELECT llmcost.create_partitions('$END_DAY'::timestamptz - interval '91 days', '$END_DAY'::timestamptz + interval '1 day')" >/dev/null
+    echo "generating $PROWS events over 90 days ..." >&2
+    "${PSQL[@]}" -c "INSERT INTO llmcost.events ($COLS) SELECT * FROM llmcost_demo.generate($PROWS, 90, '$END_DAY 00:00+00') ORDER BY 1"
+    "${PSQL[@]}" -c "SELECT llmcost.refresh_rollups()" -c "VACUUM ANALYZE llmcost.events, llmcost.rollup_daily_feature, llmcost.rollup_daily_user" >/dev/null
+    local have body raw html md base
+    have=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.events")
+    body=$("${PSQL[@]}" -At -c "SELECT pg_get_functiondef('llmcost.weekly_review_data(date)'::regprocedure)" | tr '\n' ' ' \
+           | sed -e 's/.*BEGIN ATOMIC//' -e 's/END[[:space:]]*$//' -e 's/;[[:space:]]*$//' -e 's/weekly_review_data\.week/NULL::date/g')
+    local raw_feature="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, feature, provider, model, error_class, cache_status, count(*) AS calls, count(*) FILTER (WHERE attempt > 1) AS retry_calls, count(*) FILTER (WHERE cost_nusd IS NULL) AS unpriced_calls, sum(input_tokens) AS input_tokens, sum(cached_read_tokens) AS cached_read_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd, coalesce(sum(cost_nusd) FILTER (WHERE attempt > 1), 0) AS retry_cost_nusd, coalesce(sum(llmcost.event_cost_nusd(event_time, provider, model, input_tokens, cached_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, NULL, 'miss', batch, feature)) FILTER (WHERE cache_status <> 'miss'), 0) AS avoided_nusd, coalesce(sum(llmcost.event_cost_nusd(event_time, provider, model, input_tokens, 0, cache_write_tokens, output_tokens, reasoning_tokens, NULL, 'miss', batch, feature) - cost_nusd) FILTER (WHERE cache_status = 'miss' AND cached_read_tokens > 0), 0) AS prompt_cache_saved_nusd, count(*) FILTER (WHERE requested_model IS NOT NULL AND llmcost.resolve_model(provider, requested_model) IS DISTINCT FROM llmcost.resolve_model(provider, model)) AS fallback_calls, coalesce(sum(cost_nusd - llmcost.event_cost_nusd(event_time, provider, requested_model, input_tokens, cached_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, NULL, cache_status, batch, feature)) FILTER (WHERE requested_model IS NOT NULL AND llmcost.resolve_model(provider, requested_model) IS DISTINCT FROM llmcost.resolve_model(provider, model)), 0) AS fallback_extra_nusd FROM llmcost.events GROUP BY 1, 2, 3, 4, 5, 6)"
+    local raw_user="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, user_id, count(*) AS calls, coalesce(sum(cost_nusd), 0) AS cost_nusd FROM llmcost.events GROUP BY 1, 2)"
+    raw=${body//llmcost.rollup_daily_feature/$raw_feature}
+    raw=${raw//llmcost.rollup_daily_user/$raw_user}
+    html=$(server_ms "SELECT length(llmcost.weekly_review_html())" 0)
+    md=$(server_ms "SELECT length(llmcost.weekly_review_markdown())" 0)
+    base=$(server_ms "SET jit = off; SELECT length(($raw)::text)")
+    printf '| weekly review as HTML, %s events over 90 days: its figures from raw events vs the page from the rollups (ms) | %.0f | %.0f | **%.0fx faster** (target < 1,000 ms) |\n' \
+        "$have" "$base" "$html" "$(echo "$base / $html" | bc -l)"
+    printf '| the same review as Markdown (ms) | %.0f | %.0f | **%.0fx faster** |\n' "$base" "$md" "$(echo "$base / $md" | bc -l)"
+}
+
 setup_db
 {
     echo "| benchmark | baseline | llmcost | ratio |"
@@ -446,7 +472,8 @@ setup_db
         alerts) bench_alerts ;;
         otlp) bench_otlp ;;
         quotas) bench_quotas ;;
-        all) bench_ingest; bench_pricing; bench_stats; bench_sketch; bench_rollups; bench_alerts; bench_otlp; bench_quotas ;;
+        review) bench_review ;;
+        all) bench_ingest; bench_pricing; bench_stats; bench_sketch; bench_rollups; bench_alerts; bench_otlp; bench_quotas; bench_review ;;
     esac
 } | tee "$DIR/results.md"
 echo "(baselines: COPY of the same rows, with llmcost's cost and rate precomputed, into plain tables with the same columns and indexes; sum(input_tokens) over the same rows for pricing)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # llmcost demo: installs what is missing, builds the extension, starts a
 # throwaway PostgreSQL 15 server of its own, loads 30 days of realistic
-# traffic and prints what llmcost computed.  Safe to run again: it starts
+# traffic, prints what llmcost computed and writes the weekly review of the
+# last complete week to an HTML file.  Safe to run again: it starts
 # over with fresh data each time.
 #
 #   test/demo/demo.sh start [EVENTS]     (default 600000 events)
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/../.."
 DIR=${LLMCOST_DEMO_DIR:-/var/tmp/llmcost-demo}
 PORT=${LLMCOST_DEMO_PORT:-5499}
 EVENTS=${2:-${LLMCOST_DEMO_EVENTS:-600000}}
+REVIEW=${LLMCOST_DEMO_REVIEW:-/var/tmp/llmcost-weekly-review.html}
 PSQL=(runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h "$DIR" -p "$PORT" -d llmcost -X -v ON_ERROR_STOP=1)
 
 case "${1:-start}" in
@@ -43,9 +45,17 @@ ANALYZE llmcost.events;
 SELECT llmcost.refresh_rollups() \\g /dev/null
 CREATE EXTENSION IF NOT EXISTS pg_cron;
 SELECT llmcost.schedule_jobs() \\g /dev/null
+\i test/demo/invoices.sql
 SQL
 
 "${PSQL[@]}" -q -f test/demo/report.sql
+
+# the weekly review of the last complete week: HTML to a file, Markdown here
+"${PSQL[@]}" -At -c "SELECT llmcost.weekly_review_html()" > "$REVIEW"
+echo
+"${PSQL[@]}" -At -c "SELECT llmcost.weekly_review_markdown()"
+echo
+echo "The weekly review of the last complete week, as one HTML page: $REVIEW"
 
 cat <<MSG
 
