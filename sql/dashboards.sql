@@ -61,6 +61,18 @@ CREATE TEMP TABLE raw_daily_user AS
 SELECT (e.event_time AT TIME ZONE 'UTC')::date AS day, e.user_id, count(*) AS calls,
        coalesce(sum(e.cost_nusd), 0) AS cost_nusd
   FROM llmcost.events e GROUP BY 1, 2;
+-- the per-user 30-day window, as llmcost.rollup_user_30d holds it
+CREATE FUNCTION pg_temp.raw_user_window() RETURNS TABLE (user_id text, calls bigint, cost_nusd bigint,
+                                                         cost_7d_nusd bigint, cost_today_nusd bigint)
+LANGUAGE sql AS $$
+    SELECT e.user_id, count(*), coalesce(sum(e.cost_nusd), 0)::bigint,
+           coalesce(sum(e.cost_nusd) FILTER (WHERE (e.event_time AT TIME ZONE 'UTC')::date > (now() AT TIME ZONE 'UTC')::date - 7), 0)::bigint,
+           coalesce(sum(e.cost_nusd) FILTER (WHERE (e.event_time AT TIME ZONE 'UTC')::date = (now() AT TIME ZONE 'UTC')::date), 0)::bigint
+      FROM llmcost.events e
+     WHERE (e.event_time AT TIME ZONE 'UTC')::date > (now() AT TIME ZONE 'UTC')::date - 30 AND e.user_id IS NOT NULL
+     GROUP BY e.user_id
+$$;
+CREATE TEMP TABLE raw_user_30d AS SELECT * FROM pg_temp.raw_user_window();
 CREATE TEMP TABLE raw_hourly AS
 SELECT date_trunc('hour', e.event_time, 'UTC') AS hour, count(*) AS calls,
        sum(e.input_tokens) AS input_tokens, sum(e.output_tokens) AS output_tokens,
@@ -82,6 +94,7 @@ BEGIN
         def := replace(def, 'llmcost.rollup_daily_feature', 'pg_temp.raw_daily_feature');
         def := replace(def, 'llmcost.rollup_daily_user', 'pg_temp.raw_daily_user');
         def := replace(def, 'llmcost.rollup_hourly', 'pg_temp.raw_hourly');
+        def := replace(def, 'llmcost.rollup_user_30d', 'pg_temp.raw_user_30d');
         EXECUTE format('CREATE TEMP VIEW raw_%s AS %s', v, def);
         EXECUTE format('SELECT count(*) FROM llmcost.%I', v) INTO n;
         EXECUTE format('SELECT count(*) FROM ((TABLE llmcost.%1$I EXCEPT ALL TABLE raw_%1$s)
@@ -90,6 +103,39 @@ BEGIN
     END LOOP;
 END $$;
 SELECT view, rows > 0 AS has_rows, differing FROM view_check ORDER BY view;
+
+-- the per-user views read one row per user, kept by the refresh for today;
+-- before the day's first refresh they sum the daily rollup instead: the
+-- same rows either way
+SELECT (SELECT user_window_day FROM llmcost.rollup_state) = (now() AT TIME ZONE 'UTC')::date AS window_is_today,
+       (SELECT count(*) FROM ((TABLE llmcost.rollup_user_30d EXCEPT ALL TABLE raw_user_30d)
+                              UNION ALL (TABLE raw_user_30d EXCEPT ALL TABLE llmcost.rollup_user_30d)) x) AS window_rows_differing;
+CREATE TEMP TABLE fresh_top_users AS TABLE llmcost.top_users;
+CREATE TEMP TABLE fresh_distribution AS TABLE llmcost.user_cost_distribution;
+UPDATE llmcost.rollup_state SET user_window_day = NULL;
+SELECT (SELECT count(*) FROM ((TABLE llmcost.top_users EXCEPT ALL TABLE fresh_top_users)
+                              UNION ALL (TABLE fresh_top_users EXCEPT ALL TABLE llmcost.top_users)) x) AS top_users_differing,
+       (SELECT count(*) FROM ((TABLE llmcost.user_cost_distribution EXCEPT ALL TABLE fresh_distribution)
+                              UNION ALL (TABLE fresh_distribution EXCEPT ALL TABLE llmcost.user_cost_distribution)) x)
+           AS distribution_differing;
+-- the next refresh rebuilds the window; later ones keep it for the users of
+-- the days they recompute (a late call of an old user, a new user today, an
+-- event deleted by hand and recomputed)
+SELECT hours_refreshed AS nothing_new FROM llmcost.refresh_rollups();
+SELECT user_window_day = (now() AT TIME ZONE 'UTC')::date AS rebuilt FROM llmcost.rollup_state;
+INSERT INTO llmcost.events (event_time, request_id, user_id, feature, provider, model, input_tokens, output_tokens)
+VALUES (now() - interval '10 days', 'late-1', 'u7', 'feature-1', 'openai', 'gpt-4o', 50000, 4000),
+       (now(), 'new-user-1', 'brand-new-user', 'feature-2', 'openai', 'gpt-4o', 1000, 100);
+SELECT hours_refreshed AS hours FROM llmcost.refresh_rollups();
+CREATE TEMP VIEW window_check AS
+SELECT (SELECT count(*) FROM ((TABLE llmcost.rollup_user_30d EXCEPT ALL SELECT * FROM pg_temp.raw_user_window())
+                              UNION ALL (SELECT * FROM pg_temp.raw_user_window() EXCEPT ALL TABLE llmcost.rollup_user_30d)) x)
+           AS window_rows_differing,
+       (SELECT calls FROM llmcost.top_users WHERE user_id = 'brand-new-user') AS new_user_calls;
+SELECT * FROM window_check;
+DELETE FROM llmcost.events WHERE request_id IN ('new-user-1', 'd1000');
+SELECT hours_refreshed > 0 AS refreshed FROM llmcost.refresh_rollups(now() - interval '30 days', now() + interval '1 hour');
+SELECT * FROM window_check;
 
 -- and questions asked of the raw events directly
 SELECT count(*) AS days_that_differ

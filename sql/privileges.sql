@@ -29,6 +29,7 @@ SELECT o, r, p FROM (VALUES
     ('feature_alert_settings', 'admin', 'UPDATE'), ('feature_alert_settings', 'admin', 'DELETE'),
     ('rollup_state', 'admin', 'SELECT'), ('rollup_hourly', 'admin', 'SELECT'), ('rollup_daily_feature', 'admin', 'SELECT'),
     ('rollup_daily_user', 'admin', 'SELECT'), ('rollup_hourly_feature', 'admin', 'SELECT'),
+    ('rollup_user_30d', 'admin', 'SELECT'),
     -- admin: plans, their users and quotas; reservations and denials to read
     ('plans', 'admin', 'INSERT'), ('plans', 'admin', 'UPDATE'), ('plans', 'admin', 'DELETE'),
     ('user_plans', 'admin', 'SELECT'), ('user_plans', 'admin', 'INSERT'), ('user_plans', 'admin', 'UPDATE'),
@@ -80,6 +81,7 @@ INSERT INTO expected_fn VALUES
     ('llmcost.load_litellm_prices(jsonb,timestamp with time zone,text[])', 'admin'),
     ('llmcost.protect_default_rates()', ''),
     ('llmcost.rates_changed()', ''),
+    ('llmcost.rebuild_user_window(date,text[])', ''),
     ('llmcost.refresh_rollups(timestamp with time zone,timestamp with time zone)', 'admin'),
     ('llmcost.reprice(timestamp with time zone,timestamp with time zone)', 'admin'),
     ('llmcost.reprice_range(timestamp with time zone,timestamp with time zone)', 'admin'),

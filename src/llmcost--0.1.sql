@@ -1275,7 +1275,8 @@ CREATE TABLE llmcost.rollup_state (
     singleton boolean PRIMARY KEY DEFAULT true CONSTRAINT rollup_state_one_row CHECK (singleton),
     watermark timestamptz NOT NULL DEFAULT '-infinity',
     refreshed_at timestamptz,
-    hours_refreshed bigint NOT NULL DEFAULT 0
+    hours_refreshed bigint NOT NULL DEFAULT 0,
+    user_window_day date
 );
 INSERT INTO llmcost.rollup_state DEFAULT VALUES;
 COMMENT ON TABLE llmcost.rollup_state IS 'progress of llmcost.refresh_rollups() (one row)';
@@ -1283,6 +1284,7 @@ COMMENT ON COLUMN llmcost.rollup_state.singleton IS 'always true: the table has 
 COMMENT ON COLUMN llmcost.rollup_state.watermark IS 'every event with an earlier ingested_at is in the rollups';
 COMMENT ON COLUMN llmcost.rollup_state.refreshed_at IS 'when the last refresh finished';
 COMMENT ON COLUMN llmcost.rollup_state.hours_refreshed IS 'hours the last refresh recomputed';
+COMMENT ON COLUMN llmcost.rollup_state.user_window_day IS 'the UTC day llmcost.rollup_user_30d ends on (NULL: not built)';
 
 CREATE TABLE llmcost.rollup_hourly (
     hour timestamptz NOT NULL,
@@ -1409,6 +1411,49 @@ COMMENT ON COLUMN llmcost.rollup_daily_user.user_id IS 'user (NULL: calls for no
 COMMENT ON COLUMN llmcost.rollup_daily_user.calls IS 'calls';
 COMMENT ON COLUMN llmcost.rollup_daily_user.cost_nusd IS 'exact cost, nano-USD';
 
+-- Per user over the trailing 30 UTC days ending on rollup_state.user_window_day:
+-- what top_users and user_cost_distribution read, one row per user instead
+-- of 30.  Kept by refresh_rollups() for the users of the days it recomputes,
+-- and rebuilt whole by the first refresh of a new day.
+CREATE TABLE llmcost.rollup_user_30d (
+    user_id text PRIMARY KEY,
+    calls bigint NOT NULL,
+    cost_nusd bigint NOT NULL,
+    cost_7d_nusd bigint NOT NULL,
+    cost_today_nusd bigint NOT NULL
+);
+COMMENT ON TABLE llmcost.rollup_user_30d IS 'cost per user over the trailing 30 UTC days ending on llmcost.rollup_state.user_window_day, from llmcost.rollup_daily_user';
+COMMENT ON COLUMN llmcost.rollup_user_30d.user_id IS 'user (calls for no user are not counted)';
+COMMENT ON COLUMN llmcost.rollup_user_30d.calls IS 'calls over the 30 days';
+COMMENT ON COLUMN llmcost.rollup_user_30d.cost_nusd IS 'exact cost over the 30 days, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_user_30d.cost_7d_nusd IS 'exact cost over the last 7 of them, nano-USD';
+COMMENT ON COLUMN llmcost.rollup_user_30d.cost_today_nusd IS 'exact cost of the last day, nano-USD';
+
+-- The per-user window of some users (all when users is NULL), recomputed
+-- from the daily rollup: the same sums as the views' fallback.
+CREATE FUNCTION llmcost.rebuild_user_window(today date, users text[] DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF users IS NULL THEN
+        DELETE FROM llmcost.rollup_user_30d;
+    ELSE
+        DELETE FROM llmcost.rollup_user_30d w WHERE w.user_id = ANY (users);
+    END IF;
+    INSERT INTO llmcost.rollup_user_30d
+    SELECT r.user_id, sum(r.calls), sum(r.cost_nusd),
+           coalesce(sum(r.cost_nusd) FILTER (WHERE r.day > today - 7), 0),
+           coalesce(sum(r.cost_nusd) FILTER (WHERE r.day = today), 0)
+      FROM llmcost.rollup_daily_user r
+     WHERE r.day > today - 30 AND r.user_id IS NOT NULL AND (users IS NULL OR r.user_id = ANY (users))
+     GROUP BY r.user_id;
+    UPDATE llmcost.rollup_state SET user_window_day = today;
+END
+$$;
+COMMENT ON FUNCTION llmcost.rebuild_user_window(date, text[]) IS
+    'internal: recomputes llmcost.rollup_user_30d for the 30 days ending on today (for the given users, or all)';
+
 -- Per feature and hour: the anomaly rules read 168 of its rows per feature,
 -- whatever the number of users and models.
 CREATE TABLE llmcost.rollup_hourly_feature (
@@ -1456,6 +1501,10 @@ DECLARE
     horizon timestamptz;
     lo timestamptz;
     hi timestamptz;
+    -- the UTC day the views call today (now(): the transaction's start)
+    today date := (now() AT TIME ZONE 'UTC')::date;
+    window_users text[] := '{}';
+    added_users text[];
 BEGIN
     -- One refresh at a time: a second one waits, then starts from where the
     -- first one left the watermark.
@@ -1545,13 +1594,25 @@ BEGIN
          WHERE r.hour >= date_trunc('day', lo, 'UTC') AND r.hour < hi + interval '1 day'
            AND (r.hour AT TIME ZONE 'UTC')::date IN (SELECT d.day FROM llmcost_touched_days d)
          GROUP BY 1, 2, 3, 4, 5, 6;
-        DELETE FROM llmcost.rollup_daily_user r USING llmcost_touched_days d WHERE r.day = d.day;
+        -- the users of those days, before and after: their 30-day windows change
+        WITH gone AS (
+            DELETE FROM llmcost.rollup_daily_user r USING llmcost_touched_days d WHERE r.day = d.day
+            RETURNING r.day, r.user_id)
+        SELECT array_agg(DISTINCT g.user_id) INTO window_users
+          FROM gone g WHERE g.day > today - 30 AND g.user_id IS NOT NULL;
         INSERT INTO llmcost.rollup_daily_user
         SELECT (r.hour AT TIME ZONE 'UTC')::date, r.user_id, sum(r.calls), sum(r.cost_nusd)
           FROM llmcost.rollup_hourly r
          WHERE r.hour >= date_trunc('day', lo, 'UTC') AND r.hour < hi + interval '1 day'
            AND (r.hour AT TIME ZONE 'UTC')::date IN (SELECT d.day FROM llmcost_touched_days d)
          GROUP BY 1, 2;
+        SELECT array_agg(DISTINCT u.user_id) INTO added_users
+          FROM (SELECT unnest(window_users) AS user_id
+                UNION
+                SELECT r.user_id FROM llmcost.rollup_daily_user r
+                 WHERE r.day > today - 30 AND r.user_id IS NOT NULL
+                   AND r.day IN (SELECT d.day FROM llmcost_touched_days d)) u;
+        window_users := coalesce(added_users, '{}');
         DROP TABLE llmcost_touched_days;
         DELETE FROM llmcost.rollup_hourly_feature r USING llmcost_touched t WHERE r.hour = t.hour;
         INSERT INTO llmcost.rollup_hourly_feature
@@ -1565,6 +1626,14 @@ BEGIN
          GROUP BY r.hour, r.feature;
     END IF;
     DROP TABLE llmcost_touched;
+
+    -- The per-user 30-day window: rebuilt whole on a new day, otherwise for
+    -- the users of the recomputed days.
+    IF (SELECT st.user_window_day FROM llmcost.rollup_state st) IS DISTINCT FROM today THEN
+        PERFORM llmcost.rebuild_user_window(today);
+    ELSIF cardinality(window_users) > 0 THEN
+        PERFORM llmcost.rebuild_user_window(today, window_users);
+    END IF;
 
     -- Reservations whose event is now in the rollups are settled: the
     -- quota counts the event's cost instead of the estimate.
@@ -1667,11 +1736,18 @@ COMMENT ON COLUMN llmcost.top_features.leak IS 'cost grew 25% or more week over 
 CREATE VIEW llmcost.top_users AS
 WITH today AS (SELECT (now() AT TIME ZONE 'UTC')::date AS d),
 u AS (
-    SELECT r.user_id, sum(r.cost_nusd) AS cost_nusd, sum(r.calls) AS calls,
-           coalesce(sum(r.cost_nusd) FILTER (WHERE r.day > today.d - 7), 0) AS cost_7d,
-           coalesce(sum(r.cost_nusd) FILTER (WHERE r.day = today.d), 0) AS cost_today
+    -- one row per user, kept by the refresh for today ...
+    SELECT w.user_id, w.cost_nusd, w.calls, w.cost_7d_nusd AS cost_7d, w.cost_today_nusd AS cost_today
+      FROM llmcost.rollup_user_30d w
+     WHERE (SELECT s.user_window_day FROM llmcost.rollup_state s) = (SELECT today.d FROM today)
+    UNION ALL
+    -- ... or, when no refresh ran yet today, the same sums from the daily rollup
+    SELECT r.user_id, sum(r.cost_nusd)::bigint, sum(r.calls)::bigint,
+           coalesce(sum(r.cost_nusd) FILTER (WHERE r.day > today.d - 7), 0)::bigint,
+           coalesce(sum(r.cost_nusd) FILTER (WHERE r.day = today.d), 0)::bigint
       FROM llmcost.rollup_daily_user r, today
-     WHERE r.day > today.d - 30 AND r.user_id IS NOT NULL
+     WHERE (SELECT s.user_window_day FROM llmcost.rollup_state s) IS DISTINCT FROM (SELECT today.d FROM today)
+       AND r.day > today.d - 30 AND r.user_id IS NOT NULL
      GROUP BY r.user_id)
 SELECT u.user_id, llmcost.usd(u.cost_nusd) AS cost_usd,
        rank() OVER (ORDER BY u.cost_nusd DESC) AS rank,
@@ -1680,7 +1756,7 @@ SELECT u.user_id, llmcost.usd(u.cost_nusd) AS cost_usd,
        round(sum(u.cost_nusd) OVER (ORDER BY u.cost_nusd DESC, u.user_id ROWS UNBOUNDED PRECEDING)
              / nullif(sum(u.cost_nusd) OVER (), 0), 6) AS cumulative_share,
        u.calls,
-       llmcost.usd(round(u.cost_7d / 7)) AS avg_daily_cost_7d_usd,
+       llmcost.usd(round(u.cost_7d::numeric / 7)) AS avg_daily_cost_7d_usd,
        llmcost.usd(u.cost_today) AS today_cost_usd
   FROM u;
 COMMENT ON VIEW llmcost.top_users IS 'dashboard 3: cost per user over the trailing 30 UTC days (today included)';
@@ -1742,9 +1818,14 @@ COMMENT ON COLUMN llmcost.error_costs.fallback_extra_cost_usd IS 'what those fal
 CREATE VIEW llmcost.user_cost_distribution AS
 WITH today AS (SELECT (now() AT TIME ZONE 'UTC')::date AS d),
 u AS (
-    SELECT r.user_id, sum(r.cost_nusd) AS c
+    SELECT w.user_id, w.cost_nusd AS c
+      FROM llmcost.rollup_user_30d w
+     WHERE (SELECT s.user_window_day FROM llmcost.rollup_state s) = (SELECT today.d FROM today)
+    UNION ALL
+    SELECT r.user_id, sum(r.cost_nusd)::bigint
       FROM llmcost.rollup_daily_user r, today
-     WHERE r.day > today.d - 30 AND r.user_id IS NOT NULL
+     WHERE (SELECT s.user_window_day FROM llmcost.rollup_state s) IS DISTINCT FROM (SELECT today.d FROM today)
+       AND r.day > today.d - 30 AND r.user_id IS NOT NULL
      GROUP BY r.user_id),
 ranked AS (
     SELECT u.c, row_number() OVER (ORDER BY u.c DESC) AS rn, count(*) OVER () AS n FROM u)
@@ -3754,6 +3835,7 @@ SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_state', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_hourly', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_daily_feature', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_daily_user', '');
+SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_user_30d', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.rollup_hourly_feature', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.feature_alert_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('llmcost.alerts', '');
@@ -3813,6 +3895,7 @@ REVOKE ALL ON FUNCTION llmcost.load_langfuse_prices(jsonb, timestamptz) FROM PUB
 REVOKE ALL ON FUNCTION llmcost.protect_default_rates() FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.rates_changed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.refresh_rollups(timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmcost.rebuild_user_window(date, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llmcost.refresh_rollups(timestamptz, timestamptz) TO llmcost_admin;
 REVOKE ALL ON FUNCTION llmcost.drop_expired_partitions() FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmcost.run_maintenance() FROM PUBLIC;
@@ -3841,7 +3924,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON llmcost.plans, llmcost.user_plans, llmco
 GRANT SELECT ON llmcost.quota_reservations, llmcost.quota_denials TO llmcost_admin;
 GRANT SELECT, UPDATE ON llmcost.settings TO llmcost_admin;
 GRANT SELECT ON llmcost.rollup_state, llmcost.rollup_hourly, llmcost.rollup_daily_feature,
-    llmcost.rollup_daily_user TO llmcost_admin;
+    llmcost.rollup_daily_user, llmcost.rollup_user_30d TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.create_partitions(timestamptz, timestamptz) TO llmcost_admin;
 GRANT EXECUTE ON FUNCTION llmcost.reprice_range(timestamptz, timestamptz) TO llmcost_admin;
 GRANT EXECUTE ON PROCEDURE llmcost.reprice(timestamptz, timestamptz) TO llmcost_admin;
