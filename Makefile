@@ -19,6 +19,8 @@ REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regre
 # isolation specs in test/specs
 ISOLATION = rate_cache rollup_refresh alerts otlp_nested quota_race
 ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso
+# TAP tests (t/*.pl, PostgreSQL::Test::Cluster): crash safety
+TAP_TESTS = 1
 
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 

@@ -37,8 +37,8 @@ for diffs in regression.diffs output_iso/regression.diffs; do
     fi
 done
 
-passed=$(grep -Ec '^(test| ) .* \.\.\. ok|^ok ' "$work/test.log")
-failed=$(grep -Ec '\.\.\. FAILED|^not ok ' "$work/test.log")
+passed=$(grep -Ec '^(test| ) .* \.\.\. ok|^ok |^t/.*\.\. ok$' "$work/test.log")
+failed=$(grep -Ec '\.\.\. FAILED|^not ok |^t/.*\.\. (Failed|Dubious)' "$work/test.log")
 [ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
 echo "llmcost tests: $passed passed, $failed failed"
 exit "$status"
