@@ -1438,16 +1438,25 @@ AS $$
 BEGIN
     IF users IS NULL THEN
         DELETE FROM llmcost.rollup_user_30d;
+        INSERT INTO llmcost.rollup_user_30d
+        SELECT r.user_id, sum(r.calls), sum(r.cost_nusd),
+               coalesce(sum(r.cost_nusd) FILTER (WHERE r.day > today - 7), 0),
+               coalesce(sum(r.cost_nusd) FILTER (WHERE r.day = today), 0)
+          FROM llmcost.rollup_daily_user r
+         WHERE r.day > today - 30 AND r.user_id IS NOT NULL
+         GROUP BY r.user_id;
     ELSE
-        DELETE FROM llmcost.rollup_user_30d w WHERE w.user_id = ANY (users);
+        -- a join with the list: each user's 30 rows through the (user_id,
+        -- day) index, where = ANY of a parameter would scan the window
+        DELETE FROM llmcost.rollup_user_30d w USING unnest(users) u(user_id) WHERE w.user_id = u.user_id;
+        INSERT INTO llmcost.rollup_user_30d
+        SELECT r.user_id, sum(r.calls), sum(r.cost_nusd),
+               coalesce(sum(r.cost_nusd) FILTER (WHERE r.day > today - 7), 0),
+               coalesce(sum(r.cost_nusd) FILTER (WHERE r.day = today), 0)
+          FROM (SELECT DISTINCT x.user_id FROM unnest(users) x(user_id)) u
+          JOIN llmcost.rollup_daily_user r ON r.user_id = u.user_id AND r.day > today - 30
+         GROUP BY r.user_id;
     END IF;
-    INSERT INTO llmcost.rollup_user_30d
-    SELECT r.user_id, sum(r.calls), sum(r.cost_nusd),
-           coalesce(sum(r.cost_nusd) FILTER (WHERE r.day > today - 7), 0),
-           coalesce(sum(r.cost_nusd) FILTER (WHERE r.day = today), 0)
-      FROM llmcost.rollup_daily_user r
-     WHERE r.day > today - 30 AND r.user_id IS NOT NULL AND (users IS NULL OR r.user_id = ANY (users))
-     GROUP BY r.user_id;
     UPDATE llmcost.rollup_state SET user_window_day = today;
 END
 $$;
