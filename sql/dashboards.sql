@@ -73,11 +73,11 @@ LANGUAGE sql AS $$
      GROUP BY e.user_id
 $$;
 CREATE TEMP TABLE raw_user_30d AS SELECT * FROM pg_temp.raw_user_window();
-CREATE TEMP TABLE raw_hourly AS
-SELECT date_trunc('hour', e.event_time, 'UTC') AS hour, count(*) AS calls,
+CREATE TEMP TABLE raw_hourly_feature AS
+SELECT date_trunc('hour', e.event_time, 'UTC') AS hour, e.feature, count(*) AS calls,
        sum(e.input_tokens) AS input_tokens, sum(e.output_tokens) AS output_tokens,
        coalesce(sum(e.cost_nusd), 0) AS cost_nusd
-  FROM llmcost.events e GROUP BY 1;
+  FROM llmcost.events e GROUP BY 1, 2;
 
 -- each view, run over the raw-built tables instead of the rollups: rows that differ
 CREATE TEMP TABLE view_check (view text, rows bigint, differing bigint);
@@ -93,7 +93,7 @@ BEGIN
         def := pg_get_viewdef(('llmcost.' || v)::regclass);
         def := replace(def, 'llmcost.rollup_daily_feature', 'pg_temp.raw_daily_feature');
         def := replace(def, 'llmcost.rollup_daily_user', 'pg_temp.raw_daily_user');
-        def := replace(def, 'llmcost.rollup_hourly', 'pg_temp.raw_hourly');
+        def := replace(def, 'llmcost.rollup_hourly_feature', 'pg_temp.raw_hourly_feature');
         def := replace(def, 'llmcost.rollup_user_30d', 'pg_temp.raw_user_30d');
         EXECUTE format('CREATE TEMP VIEW raw_%s AS %s', v, def);
         EXECUTE format('SELECT count(*) FROM llmcost.%I', v) INTO n;

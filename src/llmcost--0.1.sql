@@ -1694,10 +1694,12 @@ COMMENT ON COLUMN llmcost.cost_trend.cost_7d_avg_usd IS 'mean daily cost over th
 COMMENT ON COLUMN llmcost.cost_trend.dod_change_pct IS 'change of cost against the day before, percent (NULL when that day cost 0)';
 COMMENT ON COLUMN llmcost.cost_trend.wow_change_pct IS 'change of cost against the same day a week before, percent';
 
+-- From the per-feature hourly rollup: a few thousand rows for 72 hours,
+-- where rollup_hourly holds a row per user as well.
 CREATE VIEW llmcost.cost_trend_hourly AS
 SELECT r.hour, sum(r.calls) AS calls, sum(r.input_tokens + r.output_tokens) AS tokens,
        llmcost.usd(sum(r.cost_nusd)) AS cost_usd
-  FROM llmcost.rollup_hourly r
+  FROM llmcost.rollup_hourly_feature r
  WHERE r.hour >= date_trunc('hour', now()) - interval '72 hours'
  GROUP BY r.hour;
 COMMENT ON VIEW llmcost.cost_trend_hourly IS 'dashboard 1, by the hour: the last 72 hours';
@@ -3081,6 +3083,12 @@ $$;
 COMMENT ON FUNCTION llmcost.review_format(numeric, text) IS
     'a number as people read it: kind usd ($1,234.57), usd_short ($12.3k), count (1,234,567), pct (0.123 -> 12.3%) or change (0.123 -> +12.3%); NULL -> a dash';
 
+-- One figure of the review's JSON, formatted (see llmcost.review_format).
+CREATE FUNCTION llmcost.review_value(j jsonb, key text, kind text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN llmcost.review_format((j OPERATOR(pg_catalog.->>) key)::numeric, kind);
+COMMENT ON FUNCTION llmcost.review_value(jsonb, text, text) IS 'a figure of llmcost.weekly_review_data() formatted by llmcost.review_format()';
+
 -- A round upper bound for a chart axis: 1, 2, 2.5 or 5 times a power of ten.
 CREATE FUNCTION llmcost.chart_axis_max(top numeric) RETURNS numeric
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -3332,20 +3340,20 @@ BEGIN
         || '<p class="sub">' || llmcost.html_escape(format('Monday %s to Sunday %s, against the week before. All costs priced by llmcost at each call''s own time.',
                                                            to_char(ws, 'FMDD Mon'), to_char(ws + 6, 'FMDD Mon YYYY'))) || '</p>'
         || '<div class="kpis" id="kpis">'
-        || llmcost.html_kpi('Cost', llmcost.review_format((s ->> 'cost_usd')::numeric, 'usd'),
-                            llmcost.review_format((s ->> 'cost_change')::numeric, 'change') || ' vs '
-                            || llmcost.review_format((s ->> 'prev_cost_usd')::numeric, 'usd'),
+        || llmcost.html_kpi('Cost', llmcost.review_value(s, 'cost_usd', 'usd'),
+                            llmcost.review_value(s, 'cost_change', 'change') || ' vs '
+                            || llmcost.review_value(s, 'prev_cost_usd', 'usd'),
                             llmcost.change_tone((s ->> 'cost_change')::numeric))
-        || llmcost.html_kpi('Calls', llmcost.review_format((s ->> 'calls')::numeric, 'count'),
-                            llmcost.review_format((s ->> 'calls_change')::numeric, 'change') || ' vs the week before')
-        || llmcost.html_kpi('Cost per call', llmcost.review_format((s ->> 'cost_per_call_usd')::numeric, 'usd'))
+        || llmcost.html_kpi('Calls', llmcost.review_value(s, 'calls', 'count'),
+                            llmcost.review_value(s, 'calls_change', 'change') || ' vs the week before')
+        || llmcost.html_kpi('Cost per call', llmcost.review_value(s, 'cost_per_call_usd', 'usd'))
         || llmcost.html_kpi('Saved by caching', llmcost.review_format((c ->> 'avoided_usd')::numeric
                                                                       + (c ->> 'prompt_cache_saved_usd')::numeric, 'usd'),
-                            'hit rate ' || llmcost.review_format((c ->> 'hit_rate')::numeric, 'pct'))
+                            'hit rate ' || llmcost.review_value(c, 'hit_rate', 'pct'))
         || llmcost.html_kpi('Alerts this week', llmcost.review_format(jsonb_array_length(d -> 'alerts'), 'count'),
                             (s ->> 'open_alerts') || ' open now',
                             CASE WHEN jsonb_array_length(d -> 'alerts') > 0 THEN 'alert' END)
-        || llmcost.html_kpi('Unpriced calls', llmcost.review_format((s ->> 'unpriced_calls')::numeric, 'count'),
+        || llmcost.html_kpi('Unpriced calls', llmcost.review_value(s, 'unpriced_calls', 'count'),
                             'not in any cost', CASE WHEN (s ->> 'unpriced_calls')::numeric > 0 THEN 'alert' END)
         || '</div>';
 
@@ -3373,13 +3381,13 @@ BEGIN
                ARRAY['#', 'feature', 'cost', 'share', 'calls', 'per call', 'Δ cost', 'Δ calls', 'Δ per call', ''], 2,
                (SELECT array_agg(llmcost.html_row(ARRAY[
                            x ->> 'rank', x ->> 'feature',
-                           llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
-                           llmcost.review_format((x ->> 'share')::numeric, 'pct'),
-                           llmcost.review_format((x ->> 'calls')::numeric, 'count'),
-                           llmcost.review_format((x ->> 'cost_per_call_usd')::numeric, 'usd'),
-                           llmcost.review_format((x ->> 'cost_change')::numeric, 'change'),
-                           llmcost.review_format((x ->> 'calls_change')::numeric, 'change'),
-                           llmcost.review_format((x ->> 'cost_per_call_change')::numeric, 'change'),
+                           llmcost.review_value(x, 'cost_usd', 'usd'),
+                           llmcost.review_value(x, 'share', 'pct'),
+                           llmcost.review_value(x, 'calls', 'count'),
+                           llmcost.review_value(x, 'cost_per_call_usd', 'usd'),
+                           llmcost.review_value(x, 'cost_change', 'change'),
+                           llmcost.review_value(x, 'calls_change', 'change'),
+                           llmcost.review_value(x, 'cost_per_call_change', 'change'),
                            CASE WHEN (x ->> 'leak')::boolean THEN 'leak' ELSE '' END],
                          2, CASE WHEN (x ->> 'leak')::boolean THEN 'flag' END) ORDER BY o)
                   FROM jsonb_array_elements(d -> 'features' -> 'top') WITH ORDINALITY t(x, o)),
@@ -3389,8 +3397,8 @@ BEGIN
         || llmcost.html_table('table-movers', ARRAY['feature', 'direction', 'cost', 'the week before', 'change', ''], 2,
                (SELECT array_agg(llmcost.html_row(ARRAY[
                            x ->> 'feature', dir,
-                           llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
-                           llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd'),
+                           llmcost.review_value(x, 'cost_usd', 'usd'),
+                           llmcost.review_value(x, 'prev_cost_usd', 'usd'),
                            llmcost.review_format((x ->> 'cost_usd')::numeric - (x ->> 'prev_cost_usd')::numeric, 'usd'),
                            CASE WHEN (x ->> 'leak')::boolean THEN 'leak' ELSE '' END],
                          2, CASE WHEN (x ->> 'leak')::boolean THEN 'flag' END) ORDER BY k, o)
@@ -3403,11 +3411,11 @@ BEGIN
     -- 3. users and the tail
     page := page || '<section id="users"><h2>Top users and the tail</h2>'
         || '<div class="kpis">'
-        || llmcost.html_kpi('Users', llmcost.review_format((u ->> 'count')::numeric, 'count'))
-        || llmcost.html_kpi('p50 per user', llmcost.review_format((u ->> 'p50_usd')::numeric, 'usd'))
-        || llmcost.html_kpi('p90', llmcost.review_format((u ->> 'p90_usd')::numeric, 'usd'))
-        || llmcost.html_kpi('p99', llmcost.review_format((u ->> 'p99_usd')::numeric, 'usd'))
-        || llmcost.html_kpi('Top 1% of users', llmcost.review_format((u ->> 'top_1pct_share')::numeric, 'pct'), 'of the cost')
+        || llmcost.html_kpi('Users', llmcost.review_value(u, 'count', 'count'))
+        || llmcost.html_kpi('p50 per user', llmcost.review_value(u, 'p50_usd', 'usd'))
+        || llmcost.html_kpi('p90', llmcost.review_value(u, 'p90_usd', 'usd'))
+        || llmcost.html_kpi('p99', llmcost.review_value(u, 'p99_usd', 'usd'))
+        || llmcost.html_kpi('Top 1% of users', llmcost.review_value(u, 'top_1pct_share', 'pct'), 'of the cost')
         || '</div>'
         || llmcost.svg_bars('chart-user-share', 'Share of the week''s cost by group of users',
                             ARRAY['top 1% of users', 'next 9%', 'other 90%'],
@@ -3417,27 +3425,27 @@ BEGIN
         || llmcost.html_table('table-users', ARRAY['#', 'user', 'cost', 'share', 'calls', 'the week before'], 2,
                (SELECT array_agg(llmcost.html_row(ARRAY[
                            x ->> 'rank', x ->> 'user_id',
-                           llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
-                           llmcost.review_format((x ->> 'share')::numeric, 'pct'),
-                           llmcost.review_format((x ->> 'calls')::numeric, 'count'),
-                           llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd')], 2) ORDER BY o)
+                           llmcost.review_value(x, 'cost_usd', 'usd'),
+                           llmcost.review_value(x, 'share', 'pct'),
+                           llmcost.review_value(x, 'calls', 'count'),
+                           llmcost.review_value(x, 'prev_cost_usd', 'usd')], 2) ORDER BY o)
                   FROM jsonb_array_elements(u -> 'top') WITH ORDINALITY t(x, o)),
                'No user had calls this week.')
         || '<p class="note">' || llmcost.html_escape(format('Per-user cost over the week: p99.9 %s, the most expensive user %s, mean %s.',
-                  llmcost.review_format((u ->> 'p999_usd')::numeric, 'usd'), llmcost.review_format((u ->> 'max_usd')::numeric, 'usd'),
-                  llmcost.review_format((u ->> 'mean_usd')::numeric, 'usd'))) || '</p>'
+                  llmcost.review_value(u, 'p999_usd', 'usd'), llmcost.review_value(u, 'max_usd', 'usd'),
+                  llmcost.review_value(u, 'mean_usd', 'usd'))) || '</p>'
         || '</section>';
 
     -- 4. cache
     page := page || '<section id="cache"><h2>Cache hit rate and savings</h2>'
         || '<div class="kpis">'
-        || llmcost.html_kpi('Hit rate', llmcost.review_format((c ->> 'hit_rate')::numeric, 'pct'),
-                            'the week before ' || llmcost.review_format((c ->> 'prev_hit_rate')::numeric, 'pct'))
-        || llmcost.html_kpi('Exact hits', llmcost.review_format((c ->> 'exact_hits')::numeric, 'count'))
-        || llmcost.html_kpi('Semantic hits', llmcost.review_format((c ->> 'semantic_hits')::numeric, 'count'))
-        || llmcost.html_kpi('Cost avoided by hits', llmcost.review_format((c ->> 'avoided_usd')::numeric, 'usd'))
-        || llmcost.html_kpi('Prompt-cache savings', llmcost.review_format((c ->> 'prompt_cache_saved_usd')::numeric, 'usd'),
-                            llmcost.review_format((c ->> 'cached_read_tokens')::numeric, 'count') || ' cached tokens')
+        || llmcost.html_kpi('Hit rate', llmcost.review_value(c, 'hit_rate', 'pct'),
+                            'the week before ' || llmcost.review_value(c, 'prev_hit_rate', 'pct'))
+        || llmcost.html_kpi('Exact hits', llmcost.review_value(c, 'exact_hits', 'count'))
+        || llmcost.html_kpi('Semantic hits', llmcost.review_value(c, 'semantic_hits', 'count'))
+        || llmcost.html_kpi('Cost avoided by hits', llmcost.review_value(c, 'avoided_usd', 'usd'))
+        || llmcost.html_kpi('Prompt-cache savings', llmcost.review_value(c, 'prompt_cache_saved_usd', 'usd'),
+                            llmcost.review_value(c, 'cached_read_tokens', 'count') || ' cached tokens')
         || '</div>'
         || (SELECT llmcost.svg_columns('chart-hit-rate', 'Application-cache hit rate per day',
                                        array_agg(to_char((x ->> 'day')::date, 'Dy FMDD') ORDER BY o),
@@ -3447,10 +3455,10 @@ BEGIN
         || llmcost.html_table('table-cache', ARRAY['feature', 'calls', 'hit rate', 'cost avoided', 'prompt-cache savings'], 1,
                (SELECT array_agg(llmcost.html_row(ARRAY[
                            x ->> 'feature',
-                           llmcost.review_format((x ->> 'calls')::numeric, 'count'),
-                           llmcost.review_format((x ->> 'hit_rate')::numeric, 'pct'),
-                           llmcost.review_format((x ->> 'avoided_usd')::numeric, 'usd'),
-                           llmcost.review_format((x ->> 'prompt_cache_saved_usd')::numeric, 'usd')]) ORDER BY o)
+                           llmcost.review_value(x, 'calls', 'count'),
+                           llmcost.review_value(x, 'hit_rate', 'pct'),
+                           llmcost.review_value(x, 'avoided_usd', 'usd'),
+                           llmcost.review_value(x, 'prompt_cache_saved_usd', 'usd')]) ORDER BY o)
                   FROM jsonb_array_elements(c -> 'by_feature') WITH ORDINALITY t(x, o)),
                'No calls this week.')
         || '</section>';
@@ -3458,13 +3466,13 @@ BEGIN
     -- 5. errors
     page := page || '<section id="errors"><h2>Cost of errors, retries and fallbacks</h2>'
         || '<div class="kpis">'
-        || llmcost.html_kpi('Failed calls', llmcost.review_format((e ->> 'failed_calls')::numeric, 'count'))
-        || llmcost.html_kpi('Their cost', llmcost.review_format((e ->> 'failed_cost_usd')::numeric, 'usd'),
-                            'the week before ' || llmcost.review_format((e ->> 'prev_failed_cost_usd')::numeric, 'usd'))
-        || llmcost.html_kpi('Retries', llmcost.review_format((e ->> 'retry_cost_usd')::numeric, 'usd'),
-                            llmcost.review_format((e ->> 'retry_calls')::numeric, 'count') || ' calls')
-        || llmcost.html_kpi('Fallbacks, extra cost', llmcost.review_format((e ->> 'fallback_extra_usd')::numeric, 'usd'),
-                            llmcost.review_format((e ->> 'fallback_calls')::numeric, 'count') || ' calls')
+        || llmcost.html_kpi('Failed calls', llmcost.review_value(e, 'failed_calls', 'count'))
+        || llmcost.html_kpi('Their cost', llmcost.review_value(e, 'failed_cost_usd', 'usd'),
+                            'the week before ' || llmcost.review_value(e, 'prev_failed_cost_usd', 'usd'))
+        || llmcost.html_kpi('Retries', llmcost.review_value(e, 'retry_cost_usd', 'usd'),
+                            llmcost.review_value(e, 'retry_calls', 'count') || ' calls')
+        || llmcost.html_kpi('Fallbacks, extra cost', llmcost.review_value(e, 'fallback_extra_usd', 'usd'),
+                            llmcost.review_value(e, 'fallback_calls', 'count') || ' calls')
         || '</div>'
         || (SELECT llmcost.svg_bars('chart-errors', 'Cost of failed calls by error class, this week and the week before',
                                     array_agg(x ->> 'error_class' ORDER BY o), array_agg((x ->> 'cost_usd')::numeric ORDER BY o),
@@ -3473,9 +3481,9 @@ BEGIN
         || llmcost.html_table('table-errors', ARRAY['error class', 'costliest feature', 'calls', 'cost', 'the week before'], 2,
                (SELECT array_agg(llmcost.html_row(ARRAY[
                            x ->> 'error_class', x ->> 'top_feature',
-                           llmcost.review_format((x ->> 'calls')::numeric, 'count'),
-                           llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
-                           llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd')], 2) ORDER BY o)
+                           llmcost.review_value(x, 'calls', 'count'),
+                           llmcost.review_value(x, 'cost_usd', 'usd'),
+                           llmcost.review_value(x, 'prev_cost_usd', 'usd')], 2) ORDER BY o)
                   FROM jsonb_array_elements(e -> 'by_class') WITH ORDINALITY t(x, o)),
                'No call failed this week.')
         || '</section>';
@@ -3493,7 +3501,7 @@ BEGIN
         || '<section id="unpriced"><h2>Unpriced models</h2>'
         || llmcost.html_table('table-unpriced', ARRAY['provider', 'model', 'calls', 'first day', 'last day'], 2,
                (SELECT array_agg(llmcost.html_row(ARRAY[
-                           x ->> 'provider', x ->> 'model', llmcost.review_format((x ->> 'calls')::numeric, 'count'),
+                           x ->> 'provider', x ->> 'model', llmcost.review_value(x, 'calls', 'count'),
                            x ->> 'first_day', x ->> 'last_day'], 2, 'flag') ORDER BY o)
                   FROM jsonb_array_elements(d -> 'unpriced') WITH ORDINALITY t(x, o)),
                'Every call of the week was priced.')
@@ -3507,11 +3515,11 @@ BEGIN
                (SELECT array_agg(llmcost.html_row(ARRAY[
                            x ->> 'provider',
                            (x ->> 'period_start') || ' to ' || ((x ->> 'period_end')::date - 1),
-                           llmcost.review_format((x ->> 'invoiced_usd')::numeric, 'usd'),
-                           llmcost.review_format((x ->> 'computed_usd')::numeric, 'usd'),
-                           llmcost.review_format((x ->> 'difference_usd')::numeric, 'usd'),
+                           llmcost.review_value(x, 'invoiced_usd', 'usd'),
+                           llmcost.review_value(x, 'computed_usd', 'usd'),
+                           llmcost.review_value(x, 'difference_usd', 'usd'),
                            llmcost.review_format((x ->> 'difference_pct')::numeric / 100, 'change'),
-                           llmcost.review_format((x ->> 'unpriced_calls')::numeric, 'count'),
+                           llmcost.review_value(x, 'unpriced_calls', 'count'),
                            x ->> 'status'], 2, CASE WHEN (x ->> 'flagged')::boolean THEN 'flag' END) ORDER BY o)
                   FROM jsonb_array_elements(d -> 'invoices') WITH ORDINALITY t(x, o)),
                'No invoice lines for the last 92 days: record them in llmcost.invoice_lines to compare.')
@@ -3549,28 +3557,28 @@ DECLARE
 BEGIN
     md := format(E'# LLM cost review: week of %s (UTC)\n\n', to_char(ws, 'FMDD Mon YYYY'))
        || format(E'**Cost %s** (%s vs %s the week before) · %s calls (%s) · %s per call · caching saved %s · %s alerts · %s unpriced calls\n\n',
-                 llmcost.review_format((s ->> 'cost_usd')::numeric, 'usd'),
-                 llmcost.review_format((s ->> 'cost_change')::numeric, 'change'),
-                 llmcost.review_format((s ->> 'prev_cost_usd')::numeric, 'usd'),
-                 llmcost.review_format((s ->> 'calls')::numeric, 'count'),
-                 llmcost.review_format((s ->> 'calls_change')::numeric, 'change'),
-                 llmcost.review_format((s ->> 'cost_per_call_usd')::numeric, 'usd'),
+                 llmcost.review_value(s, 'cost_usd', 'usd'),
+                 llmcost.review_value(s, 'cost_change', 'change'),
+                 llmcost.review_value(s, 'prev_cost_usd', 'usd'),
+                 llmcost.review_value(s, 'calls', 'count'),
+                 llmcost.review_value(s, 'calls_change', 'change'),
+                 llmcost.review_value(s, 'cost_per_call_usd', 'usd'),
                  llmcost.review_format((c ->> 'avoided_usd')::numeric + (c ->> 'prompt_cache_saved_usd')::numeric, 'usd'),
                  jsonb_array_length(d -> 'alerts'),
-                 llmcost.review_format((s ->> 'unpriced_calls')::numeric, 'count'))
+                 llmcost.review_value(s, 'unpriced_calls', 'count'))
        || E'## Cost per day\n\n| day | cost | the week before |\n|---|--:|--:|\n'
        || (SELECT string_agg(format(E'| %s | %s | %s |\n', to_char((x ->> 'day')::date, 'Dy DD Mon'),
-                                    llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
-                                    llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd')), '' ORDER BY o)
+                                    llmcost.review_value(x, 'cost_usd', 'usd'),
+                                    llmcost.review_value(x, 'prev_cost_usd', 'usd')), '' ORDER BY o)
              FROM jsonb_array_elements(d -> 'days') WITH ORDINALITY t(x, o))
        || E'\n## Top features\n\n'
        || coalesce(E'| # | feature | cost | share | cost vs week before | calls vs week before | |\n|--:|---|--:|--:|--:|--:|---|\n'
                    || (SELECT string_agg(format(E'| %s | %s | %s | %s | %s | %s | %s |\n', x ->> 'rank',
                                                 llmcost.markdown_escape(x ->> 'feature'),
-                                                llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
-                                                llmcost.review_format((x ->> 'share')::numeric, 'pct'),
-                                                llmcost.review_format((x ->> 'cost_change')::numeric, 'change'),
-                                                llmcost.review_format((x ->> 'calls_change')::numeric, 'change'),
+                                                llmcost.review_value(x, 'cost_usd', 'usd'),
+                                                llmcost.review_value(x, 'share', 'pct'),
+                                                llmcost.review_value(x, 'cost_change', 'change'),
+                                                llmcost.review_value(x, 'calls_change', 'change'),
                                                 CASE WHEN (x ->> 'leak')::boolean THEN '**leak**' ELSE '' END), '' ORDER BY o)
                          FROM jsonb_array_elements(d -> 'features' -> 'top') WITH ORDINALITY t(x, o)),
                    E'No feature had calls this week.\n')
@@ -3583,32 +3591,32 @@ BEGIN
                                          ', ' ORDER BY o)
                          FROM jsonb_array_elements(d -> 'features' -> 'risers') WITH ORDINALITY t(x, o)) || E'\n', '')
        || format(E'\n## Users\n\n%s users; per-user cost p50 %s, p90 %s, p99 %s, p99.9 %s; the top 1%% carry %s of the cost, the top 10%% %s.\n\n',
-                 llmcost.review_format((u ->> 'count')::numeric, 'count'),
-                 llmcost.review_format((u ->> 'p50_usd')::numeric, 'usd'), llmcost.review_format((u ->> 'p90_usd')::numeric, 'usd'),
-                 llmcost.review_format((u ->> 'p99_usd')::numeric, 'usd'), llmcost.review_format((u ->> 'p999_usd')::numeric, 'usd'),
-                 llmcost.review_format((u ->> 'top_1pct_share')::numeric, 'pct'),
-                 llmcost.review_format((u ->> 'top_10pct_share')::numeric, 'pct'))
+                 llmcost.review_value(u, 'count', 'count'),
+                 llmcost.review_value(u, 'p50_usd', 'usd'), llmcost.review_value(u, 'p90_usd', 'usd'),
+                 llmcost.review_value(u, 'p99_usd', 'usd'), llmcost.review_value(u, 'p999_usd', 'usd'),
+                 llmcost.review_value(u, 'top_1pct_share', 'pct'),
+                 llmcost.review_value(u, 'top_10pct_share', 'pct'))
        || coalesce(E'| # | user | cost | share | the week before |\n|--:|---|--:|--:|--:|\n'
                    || (SELECT string_agg(format(E'| %s | %s | %s | %s | %s |\n', x ->> 'rank',
                                                 llmcost.markdown_escape(x ->> 'user_id'),
-                                                llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
-                                                llmcost.review_format((x ->> 'share')::numeric, 'pct'),
-                                                llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd')), '' ORDER BY o)
+                                                llmcost.review_value(x, 'cost_usd', 'usd'),
+                                                llmcost.review_value(x, 'share', 'pct'),
+                                                llmcost.review_value(x, 'prev_cost_usd', 'usd')), '' ORDER BY o)
                          FROM jsonb_array_elements(u -> 'top') WITH ORDINALITY t(x, o)), '')
        || format(E'\n## Cache\n\nHit rate %s (the week before %s): %s exact and %s semantic hits avoided %s; provider prompt caching saved %s on %s cached tokens.\n',
-                 llmcost.review_format((c ->> 'hit_rate')::numeric, 'pct'), llmcost.review_format((c ->> 'prev_hit_rate')::numeric, 'pct'),
-                 llmcost.review_format((c ->> 'exact_hits')::numeric, 'count'), llmcost.review_format((c ->> 'semantic_hits')::numeric, 'count'),
-                 llmcost.review_format((c ->> 'avoided_usd')::numeric, 'usd'), llmcost.review_format((c ->> 'prompt_cache_saved_usd')::numeric, 'usd'),
-                 llmcost.review_format((c ->> 'cached_read_tokens')::numeric, 'count'))
+                 llmcost.review_value(c, 'hit_rate', 'pct'), llmcost.review_value(c, 'prev_hit_rate', 'pct'),
+                 llmcost.review_value(c, 'exact_hits', 'count'), llmcost.review_value(c, 'semantic_hits', 'count'),
+                 llmcost.review_value(c, 'avoided_usd', 'usd'), llmcost.review_value(c, 'prompt_cache_saved_usd', 'usd'),
+                 llmcost.review_value(c, 'cached_read_tokens', 'count'))
        || format(E'\n## Errors\n\n%s failed calls cost %s (the week before %s); retries %s, fallbacks %s extra.\n\n',
-                 llmcost.review_format((e ->> 'failed_calls')::numeric, 'count'), llmcost.review_format((e ->> 'failed_cost_usd')::numeric, 'usd'),
-                 llmcost.review_format((e ->> 'prev_failed_cost_usd')::numeric, 'usd'), llmcost.review_format((e ->> 'retry_cost_usd')::numeric, 'usd'),
-                 llmcost.review_format((e ->> 'fallback_extra_usd')::numeric, 'usd'))
+                 llmcost.review_value(e, 'failed_calls', 'count'), llmcost.review_value(e, 'failed_cost_usd', 'usd'),
+                 llmcost.review_value(e, 'prev_failed_cost_usd', 'usd'), llmcost.review_value(e, 'retry_cost_usd', 'usd'),
+                 llmcost.review_value(e, 'fallback_extra_usd', 'usd'))
        || coalesce(E'| error class | calls | cost | the week before |\n|---|--:|--:|--:|\n'
                    || (SELECT string_agg(format(E'| %s | %s | %s | %s |\n', llmcost.markdown_escape(x ->> 'error_class'),
-                                                llmcost.review_format((x ->> 'calls')::numeric, 'count'),
-                                                llmcost.review_format((x ->> 'cost_usd')::numeric, 'usd'),
-                                                llmcost.review_format((x ->> 'prev_cost_usd')::numeric, 'usd')), '' ORDER BY o)
+                                                llmcost.review_value(x, 'calls', 'count'),
+                                                llmcost.review_value(x, 'cost_usd', 'usd'),
+                                                llmcost.review_value(x, 'prev_cost_usd', 'usd')), '' ORDER BY o)
                          FROM jsonb_array_elements(e -> 'by_class') WITH ORDINALITY t(x, o)), '')
        || E'\n## Alerts\n\n'
        || coalesce((SELECT string_agg(format(E'- **%s** %s %s (%s): %s\n', x ->> 'severity', x ->> 'rule',
@@ -3618,16 +3626,16 @@ BEGIN
        || E'\n## Unpriced models\n\n'
        || coalesce((SELECT string_agg(format(E'- %s %s: %s calls in no cost\n', llmcost.markdown_escape(x ->> 'provider'),
                                              llmcost.markdown_escape(x ->> 'model'),
-                                             llmcost.review_format((x ->> 'calls')::numeric, 'count')), '' ORDER BY o)
+                                             llmcost.review_value(x, 'calls', 'count')), '' ORDER BY o)
                       FROM jsonb_array_elements(d -> 'unpriced') WITH ORDINALITY t(x, o)), E'Every call of the week was priced.\n')
        || E'\n## Invoice gap\n\n'
        || coalesce(E'| provider | period | invoiced | llmcost | difference | status |\n|---|---|--:|--:|--:|---|\n'
                    || (SELECT string_agg(format(E'| %s | %s to %s | %s | %s | %s (%s) | %s |\n',
                                                 llmcost.markdown_escape(x ->> 'provider'), x ->> 'period_start',
                                                 (x ->> 'period_end')::date - 1,
-                                                llmcost.review_format((x ->> 'invoiced_usd')::numeric, 'usd'),
-                                                llmcost.review_format((x ->> 'computed_usd')::numeric, 'usd'),
-                                                llmcost.review_format((x ->> 'difference_usd')::numeric, 'usd'),
+                                                llmcost.review_value(x, 'invoiced_usd', 'usd'),
+                                                llmcost.review_value(x, 'computed_usd', 'usd'),
+                                                llmcost.review_value(x, 'difference_usd', 'usd'),
                                                 llmcost.review_format((x ->> 'difference_pct')::numeric / 100, 'change'),
                                                 CASE WHEN (x ->> 'flagged')::boolean THEN '**' || (x ->> 'status') || '**'
                                                      ELSE x ->> 'status' END), '' ORDER BY o)

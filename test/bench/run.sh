@@ -14,7 +14,8 @@
 #   test/bench/run.sh review       the weekly review over 90 days of events vs its figures from raw events
 #
 # Environment: BENCH_ROWS (1000000), BENCH_PRICING_ROWS (5000000), BENCH_REPS (5),
-# BENCH_WORK_MEM (64MB, for the window and aggregate queries, baseline and llmcost alike).
+# BENCH_WORK_MEM (64MB, for the window and aggregate queries, baseline and llmcost alike),
+# BENCH_VIEWS (the dashboards timed by "rollups", default all seven).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -253,10 +254,10 @@ bench_rollups() {
     # the lean raw subquery for the views that do not need avoided and prompt-cache costs
     local raw_feature_lean="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, feature, provider, model, error_class, cache_status, count(*) AS calls, count(*) FILTER (WHERE attempt > 1) AS retry_calls, sum(input_tokens) AS input_tokens, sum(cached_read_tokens) AS cached_read_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd, coalesce(sum(cost_nusd) FILTER (WHERE attempt > 1), 0) AS retry_cost_nusd, count(*) FILTER (WHERE requested_model IS NOT NULL AND llmcost.resolve_model(provider, requested_model) IS DISTINCT FROM llmcost.resolve_model(provider, model)) AS fallback_calls, coalesce(sum(cost_nusd - llmcost.event_cost_nusd(event_time, provider, requested_model, input_tokens, cached_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, NULL, cache_status, batch, feature)) FILTER (WHERE requested_model IS NOT NULL AND llmcost.resolve_model(provider, requested_model) IS DISTINCT FROM llmcost.resolve_model(provider, model)), 0) AS fallback_extra_nusd FROM llmcost.events GROUP BY 1, 2, 3, 4, 5, 6)"
     local raw_user="(SELECT (event_time AT TIME ZONE 'UTC')::date AS day, user_id, count(*) AS calls, coalesce(sum(cost_nusd), 0) AS cost_nusd FROM llmcost.events GROUP BY 1, 2)"
-    local raw_hourly="(SELECT date_trunc('hour', event_time, 'UTC') AS hour, count(*) AS calls, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd FROM llmcost.events GROUP BY 1)"
+    local raw_hourly_feature="(SELECT date_trunc('hour', event_time, 'UTC') AS hour, feature, count(*) AS calls, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, coalesce(sum(cost_nusd), 0) AS cost_nusd FROM llmcost.events GROUP BY 1, 2)"
     local raw_user_30d="(SELECT user_id, count(*) AS calls, coalesce(sum(cost_nusd), 0)::bigint AS cost_nusd, coalesce(sum(cost_nusd) FILTER (WHERE event_time >= date_trunc('day', now(), 'UTC') - interval '6 days'), 0)::bigint AS cost_7d_nusd, coalesce(sum(cost_nusd) FILTER (WHERE event_time >= date_trunc('day', now(), 'UTC')), 0)::bigint AS cost_today_nusd FROM llmcost.events WHERE event_time >= date_trunc('day', now(), 'UTC') - interval '29 days' AND user_id IS NOT NULL GROUP BY user_id)"
     local v def raw ours base
-    for v in cost_trend cost_trend_hourly top_features top_users cache_savings error_costs user_cost_distribution; do
+    for v in ${BENCH_VIEWS:-cost_trend cost_trend_hourly top_features top_users cache_savings error_costs user_cost_distribution}; do
         def=$("${PSQL[@]}" -At -c "SELECT pg_get_viewdef('llmcost.$v'::regclass)" | tr '\n' ' ' | sed 's/;[[:space:]]*$//')
         if [ "$v" = cache_savings ]; then
             raw=${def//llmcost.rollup_daily_feature/$raw_feature}
@@ -265,7 +266,7 @@ bench_rollups() {
         fi
         raw=${raw//llmcost.rollup_daily_user/$raw_user}
         raw=${raw//llmcost.rollup_user_30d/$raw_user_30d}
-        raw=${raw//llmcost.rollup_hourly/$raw_hourly}
+        raw=${raw//llmcost.rollup_hourly_feature/$raw_hourly_feature}
         # every row and column, as a BI tool fetches them (a count(*) would let
         # the planner skip the window functions of both sides)
         ours=$(server_ms "SELECT * FROM llmcost.$v")
