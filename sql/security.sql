@@ -70,6 +70,24 @@ CREATE FUNCTION public.pg_notify(text, text) RETURNS void LANGUAGE sql
     AS $$ INSERT INTO public.trojan_calls VALUES ('pg_notify') $$;
 CREATE FUNCTION public.left(text, integer) RETURNS text LANGUAGE sql
     AS $$ INSERT INTO public.trojan_calls VALUES ('left') RETURNING 'evil' $$;
+-- what the weekly review and the invoice view call
+CREATE FUNCTION public.to_char(timestamp, text) RETURNS text LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('to_char(ts)') RETURNING 'evil' $$;
+CREATE FUNCTION public.to_char(numeric, text) RETURNS text LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('to_char(num)') RETURNING 'evil' $$;
+CREATE FUNCTION public.regexp_replace(text, text, text, text) RETURNS text LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('regexp_replace') RETURNING 'evil' $$;
+CREATE FUNCTION public.jsonb_array_length(jsonb) RETURNS integer LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('jsonb_array_length') RETURNING 0 $$;
+CREATE FUNCTION public.power(numeric, numeric) RETURNS numeric LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('power') RETURNING 1::numeric $$;
+CREATE FUNCTION public.trim_scale(numeric) RETURNS numeric LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('trim_scale') RETURNING 1::numeric $$;
+CREATE FUNCTION public.cardinality(anyarray) RETURNS integer LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('cardinality') RETURNING 0 $$;
+CREATE FUNCTION public.evil_jsonb_text(jsonb, text) RETURNS text LANGUAGE sql
+    AS $$ INSERT INTO public.trojan_calls VALUES ('->>') RETURNING '1' $$;
+CREATE OPERATOR public.->> (LEFTARG = jsonb, RIGHTARG = text, FUNCTION = public.evil_jsonb_text);
 RESET ROLE;
 
 -- install with the hostile schema first in the path
@@ -126,6 +144,13 @@ SELECT * FROM llmcost.check_anomalies('2020-01-09 10:00+00');
 SELECT subject, status FROM llmcost.alerts;
 SELECT pg_catalog.count(*) FROM llmcost.open_alerts;
 SELECT llmcost.format_usd(-1234.5), llmcost.format_usd(0.5);
+-- the weekly review and the invoice gap
+INSERT INTO llmcost.invoice_lines (provider, period_start, period_end, amount) VALUES ('openai', '2026-02-01', '2026-02-08', 1);
+SELECT provider, status FROM llmcost.invoice_reconciliation;
+SELECT pg_catalog.length(llmcost.weekly_review_html('2026-02-02')) > 1000 AS html,
+       pg_catalog.length(llmcost.weekly_review_markdown('2026-02-02')) > 100 AS markdown,
+       llmcost.weekly_review_data('2026-02-02') OPERATOR(pg_catalog.->) 'summary' OPERATOR(pg_catalog.->>) 'calls' AS calls,
+       llmcost.review_format(1234.5, 'usd') AS usd, llmcost.html_escape('<b>') AS escaped;
 SELECT pg_catalog.count(*) AS trojan_calls_at_run_time FROM public.trojan_calls;
 -- and the costs are right
 SELECT request_id, cost_nusd FROM llmcost.events ORDER BY request_id;

@@ -3711,11 +3711,35 @@ BEGIN
     END IF;
     ran := true;
     SELECT s.partitions_ahead_days INTO ahead FROM llmcost.settings s;
-    partitions_created := llmcost.create_partitions(now() - interval '1 day',
-                                                    now() + make_interval(days => ahead));
-    SELECT r.hours_refreshed INTO hours_refreshed FROM llmcost.refresh_rollups() r;
-    SELECT d.dropped, d.rollup_rows_deleted INTO partitions_dropped, rollup_rows_deleted
-      FROM llmcost.drop_expired_partitions() d;
+    -- Each step gives way to a long query rather than failing the run: an
+    -- ATTACH or DROP of a partition waits for every reader of the default
+    -- or expired partition, and a refresh for the one running.  A step that
+    -- cannot get its lock within lock_timeout is left to the next run (the
+    -- partitions are made days ahead) with a warning; the others still run.
+    BEGIN
+        partitions_created := llmcost.create_partitions(now() - interval '1 day',
+                                                        now() + make_interval(days => ahead));
+    EXCEPTION WHEN lock_not_available THEN
+        partitions_created := 0;
+        RAISE WARNING 'llmcost.run_maintenance: partitions not created this time: %', SQLERRM
+            USING HINT = 'A long transaction reads llmcost.events; the next run tries again.';
+    END;
+    BEGIN
+        SELECT r.hours_refreshed INTO hours_refreshed FROM llmcost.refresh_rollups() r;
+    EXCEPTION WHEN lock_not_available THEN
+        hours_refreshed := 0;
+        RAISE WARNING 'llmcost.run_maintenance: rollups not refreshed this time: %', SQLERRM
+            USING HINT = 'Another refresh is running; the next run folds in what it leaves.';
+    END;
+    BEGIN
+        SELECT d.dropped, d.rollup_rows_deleted INTO partitions_dropped, rollup_rows_deleted
+          FROM llmcost.drop_expired_partitions() d;
+    EXCEPTION WHEN lock_not_available THEN
+        partitions_dropped := 0;
+        rollup_rows_deleted := 0;
+        RAISE WARNING 'llmcost.run_maintenance: expired partitions not dropped this time: %', SQLERRM
+            USING HINT = 'A long transaction reads llmcost.events; the next run tries again.';
+    END;
 END
 $$;
 COMMENT ON FUNCTION llmcost.run_maintenance() IS

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Load: pgbench with 16 clients sending multi-row INSERTs of 100 events for
-# LOAD_SECONDS (default 300), twice: first with no llmcost job running, then
-# with pg_cron running llmcost's maintenance (partitions, rollup refresh,
-# retention) and anomaly check every minute.  Reports rows/s, the p99
-# latency of an INSERT, failed transactions, and the jobs' runs and
-# failures; then checks that the rollups hold every event.
+# LOAD_SECONDS (default 300) at LOAD_RATE transactions/s (default 200, i.e.
+# 20,000 events/s; 0: as fast as they can), twice: first with pg_cron
+# running llmcost's maintenance (partitions, rollup refresh, retention) and
+# anomaly check every minute, then with no llmcost job.  Reports rows/s, the
+# p99 latency of an INSERT, failed transactions, the jobs' runs and
+# failures, and how far the rollups were behind when the load stopped; then
+# checks that the rollups hold every event.
 #
 #   test/bench/load.sh          (the benchmark server of run.sh, port 5497)
 set -euo pipefail
@@ -14,6 +16,7 @@ DIR=${LLMCOST_BENCH_DIR:-/var/tmp/llmcost-bench}
 PORT=${LLMCOST_BENCH_PORT:-5497}
 SECONDS_EACH=${LOAD_SECONDS:-300}
 CLIENTS=${LOAD_CLIENTS:-16}
+RATE=${LOAD_RATE:-200}
 PSQL=(runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h "$DIR" -p "$PORT" -d llmcost -X -q -At -v ON_ERROR_STOP=1)
 PGBENCH=(runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n)
 
@@ -51,26 +54,30 @@ chmod 644 "$work/insert.sql"
 run() {
     local label=$1 out tps p99 failed
     rm -f "$work"/pgbench_log*
-    out=$(cd "$work" && "${PGBENCH[@]}" -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" -f insert.sql --log --log-prefix="$work/pgbench_log" llmcost 2>&1)
+    out=$(cd "$work" && "${PGBENCH[@]}" -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" $([ "$RATE" -gt 0 ] && echo "-R $RATE") \
+          -f insert.sql --log --log-prefix="$work/pgbench_log" llmcost 2>&1)
     tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
     failed=$(echo "$out" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
     p99=$(cat "$work"/pgbench_log* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int(NR*0.99)] / 1000}')
     printf '| %s | %.0f | %.1f | %s |' "$label" "$(echo "$tps * 100" | bc -l)" "$p99" "${failed:-0}"
 }
 
-echo "| load ($CLIENTS clients, ${SECONDS_EACH} s, INSERTs of 100 events) | rows/s | p99 latency (ms) | failed transactions | llmcost jobs run (failed) |"
-echo "|---|---|---|---|---|"
-echo "$(run "without llmcost's jobs") none |"
+echo "| load ($CLIENTS clients, ${SECONDS_EACH} s, INSERTs of 100 events, $([ "$RATE" -gt 0 ] && echo "$RATE per second" || echo "unthrottled")) | rows/s | p99 latency (ms) | failed transactions | llmcost jobs run (failed) | events not yet rolled up at the end |"
+echo "|---|---|---|---|---|---|"
+behind() { "${PSQL[@]}" -c "SELECT count(*) FROM llmcost.events WHERE ingested_at >= (SELECT watermark FROM llmcost.rollup_state)"; }
 
-# the same with the jobs every minute, as pg_cron runs them
+# with the jobs every minute, as pg_cron runs them
 "${PSQL[@]}" -c "SELECT count(*) FROM llmcost.schedule_jobs('* * * * *', '* * * * *')" >/dev/null
 since=$("${PSQL[@]}" -c "SELECT now()")
 line=$(run "with maintenance (refresh, partitions, retention) and anomaly checks every minute")
 jobs=$("${PSQL[@]}" -c "SELECT count(*) || ' (' || count(*) FILTER (WHERE d.status <> 'succeeded') || ')'
                           FROM cron.job_run_details d JOIN cron.job j USING (jobid)
                          WHERE j.jobname LIKE 'llmcost-%' AND d.start_time >= '$since'")
-echo "$line $jobs |"
+echo "$line $jobs | $(behind) |"
 "${PSQL[@]}" -c "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname LIKE 'llmcost-%'" >/dev/null
+"${PSQL[@]}" -c "SELECT llmcost.refresh_rollups()" -c "VACUUM ANALYZE llmcost.events" >/dev/null
+
+echo "$(run "without llmcost's jobs") none | $(behind) |"
 
 # every event of both runs is in the rollups after a last refresh
 "${PSQL[@]}" -c "SELECT llmcost.refresh_rollups()" >/dev/null
