@@ -70,11 +70,19 @@ behind() { "${PSQL[@]}" -c "SELECT count(*) FROM llmcost.events WHERE ingested_a
 "${PSQL[@]}" -c "SELECT count(*) FROM llmcost.schedule_jobs('* * * * *', '* * * * *')" >/dev/null
 since=$("${PSQL[@]}" -c "SELECT now()")
 line=$(run "with maintenance (refresh, partitions, retention) and anomaly checks every minute")
-jobs=$("${PSQL[@]}" -c "SELECT count(*) || ' (' || count(*) FILTER (WHERE d.status <> 'succeeded') || ')'
-                          FROM cron.job_run_details d JOIN cron.job j USING (jobid)
-                         WHERE j.jobname LIKE 'llmcost-%' AND d.start_time >= '$since'")
-echo "$line $jobs | $(behind) |"
+backlog=$(behind)
+# stop new runs, then unschedule once none is running (unscheduling cancels a running one)
+"${PSQL[@]}" -c "SELECT cron.alter_job(jobid, active := false) FROM cron.job WHERE jobname LIKE 'llmcost-%'" >/dev/null
+for _ in $(seq 600); do
+    [ "$("${PSQL[@]}" -c "SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+                          WHERE j.jobname LIKE 'llmcost-%' AND d.status IN ('starting', 'running')")" = 0 ] && break
+    sleep 1
+done
 "${PSQL[@]}" -c "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname LIKE 'llmcost-%'" >/dev/null
+jobs=$("${PSQL[@]}" -c "SELECT count(*) || ' (' || count(*) FILTER (WHERE d.status <> 'succeeded') || ')'
+                          FROM cron.job_run_details d
+                         WHERE d.command LIKE '%llmcost.%' AND d.start_time >= '$since'")
+echo "$line $jobs | $backlog |"
 "${PSQL[@]}" -c "SELECT llmcost.refresh_rollups()" -c "VACUUM ANALYZE llmcost.events" >/dev/null
 
 echo "$(run "without llmcost's jobs") none | $(behind) |"
