@@ -71,7 +71,8 @@ behind() { "${PSQL[@]}" -c "SELECT count(*) FROM llmcost.events WHERE ingested_a
 since=$("${PSQL[@]}" -c "SELECT now()")
 line=$(run "with maintenance (refresh, partitions, retention) and anomaly checks every minute")
 backlog=$(behind)
-# stop new runs, then unschedule once none is running (unscheduling cancels a running one)
+# stop new runs, then unschedule once none is running (deactivating or unscheduling a job
+# cancels its running run: those are counted apart)
 "${PSQL[@]}" -c "SELECT cron.alter_job(jobid, active := false) FROM cron.job WHERE jobname LIKE 'llmcost-%'" >/dev/null
 for _ in $(seq 600); do
     [ "$("${PSQL[@]}" -c "SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
@@ -79,7 +80,9 @@ for _ in $(seq 600); do
     sleep 1
 done
 "${PSQL[@]}" -c "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname LIKE 'llmcost-%'" >/dev/null
-jobs=$("${PSQL[@]}" -c "SELECT count(*) || ' (' || count(*) FILTER (WHERE d.status <> 'succeeded') || ')'
+# runs cancelled by the stop itself (pg_cron cancels a deactivated job's run) are not failures
+jobs=$("${PSQL[@]}" -c "SELECT count(*) || ' (' || count(*) FILTER (WHERE d.status <> 'succeeded' AND d.return_message IS DISTINCT FROM 'job canceled')
+                                 || ' failed, ' || count(*) FILTER (WHERE d.return_message = 'job canceled') || ' cancelled at the stop)'
                           FROM cron.job_run_details d
                          WHERE d.command LIKE '%llmcost.%' AND d.start_time >= '$since'")
 echo "$line $jobs | $backlog |"
