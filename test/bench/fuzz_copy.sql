@@ -11,20 +11,7 @@
 \set ON_ERROR_STOP 1
 SELECT setseed(0.25);
 
-CREATE FUNCTION pg_temp.mutate_bytes(b bytea) RETURNS bytea LANGUAGE plpgsql AS $$
-DECLARE
-    n int := length(b);
-    p int := floor(random() * greatest(n, 1))::int;
-BEGIN
-    CASE floor(random() * 5)::int
-        WHEN 0 THEN RETURN CASE WHEN n > 0 THEN set_byte(b, p, floor(random() * 256)::int) ELSE b END;
-        WHEN 1 THEN RETURN CASE WHEN n > 0 THEN set_byte(set_byte(b, p, 255), (p * 7) % n, 0) ELSE b END;
-        WHEN 2 THEN RETURN substr(b, 1, p);
-        WHEN 3 THEN RETURN b || substr(b, 1 + p, 12);
-        ELSE RETURN (SELECT coalesce(string_agg(set_byte('\x00'::bytea, 0, floor(random() * 256)::int), ''::bytea), ''::bytea)
-                       FROM generate_series(1, floor(random() * 80)::int));
-    END CASE;
-END $$;
+\i test/fuzz_mutators.sql
 
 CREATE TEMP TABLE copy_stats (v llmcost.stats);
 CREATE TEMP TABLE copy_sketch (v llmcost.sketch);
