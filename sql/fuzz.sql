@@ -4,8 +4,8 @@
 -- accepted input must survive in -> out -> in unchanged.
 SELECT setseed(0.5);
 
--- the mutators: one random change to a string or to bytes
-\i test/fuzz_mutators.sql
+-- the mutators (one random change to a string or to bytes) and the seeds
+\i test/fuzz_inputs.sql
 
 CREATE TEMP TABLE fuzz_result (type text, path text, tried int, accepted int, errors_outside_22 int, roundtrip_mismatches int);
 
@@ -64,13 +64,6 @@ BEGIN
     END LOOP;
     INSERT INTO fuzz_result VALUES (typ, 'binary', n, ok, bad, mism);
 END $$;
-
--- seeds: real values of each type
-CREATE TEMP TABLE seed_values AS
-SELECT g, llmcost.stats_agg((exp(random() * 20))::bigint) AS st, llmcost.sketch_agg((exp(random() * 30))::bigint) AS sk
-  FROM generate_series(1, 300) i, LATERAL (SELECT i % 6 AS g) x GROUP BY g;
-INSERT INTO seed_values
-SELECT 99, llmcost.duration_stats_agg(v), llmcost.sketch_agg(0::bigint) FROM (VALUES (1.5::float8), (2.0)) t(v);
 
 SELECT pg_temp.fuzz('stats', array_agg(st::text), array_agg(llmcost.stats_send(st)), 100000) FROM seed_values;
 SELECT pg_temp.fuzz('sketch', array_agg(sk::text), array_agg(llmcost.sketch_send(sk)), 100000) FROM seed_values;

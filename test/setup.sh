@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS="postgresql-15 postgresql-server-dev-15 postgresql-15-cron libipc-run-perl make gcc bc chromium"
+PKGS="postgresql-15 postgresql-server-dev-15 postgresql-15-cron perl libipc-run-perl make gcc bc chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

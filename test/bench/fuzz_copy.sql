@@ -11,7 +11,7 @@
 \set ON_ERROR_STOP 1
 SELECT setseed(0.25);
 
-\i test/fuzz_mutators.sql
+\i test/fuzz_inputs.sql
 
 CREATE TEMP TABLE copy_stats (v llmcost.stats);
 CREATE TEMP TABLE copy_sketch (v llmcost.sketch);
@@ -52,12 +52,6 @@ BEGIN
     END LOOP;
     INSERT INTO copy_result VALUES (typ, n, ok, bad, mism);
 END $$;
-
-CREATE TEMP TABLE seed_values AS
-SELECT g, llmcost.stats_agg((exp(random() * 20))::bigint) AS st, llmcost.sketch_agg((exp(random() * 30))::bigint) AS sk
-  FROM generate_series(1, 300) i, LATERAL (SELECT i % 6 AS g) x GROUP BY g;
-INSERT INTO seed_values
-SELECT 99, llmcost.duration_stats_agg(v), llmcost.sketch_agg(0::bigint) FROM (VALUES (1.5::float8), (2.0)) t(v);
 
 SELECT pg_temp.fuzz_copy('stats', array_agg(llmcost.stats_send(st)), :n, :'dir' || '/llmcost-fuzz-copy.bin') FROM seed_values;
 SELECT pg_temp.fuzz_copy('sketch', array_agg(llmcost.sketch_send(sk)), :n, :'dir' || '/llmcost-fuzz-copy.bin') FROM seed_values;

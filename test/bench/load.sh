@@ -11,6 +11,7 @@
 #   test/bench/load.sh          (the benchmark server of run.sh, port 5497)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. test/bench/pgbench_stats.sh
 
 DIR=${LLMCOST_BENCH_DIR:-/var/tmp/llmcost-bench}
 PORT=${LLMCOST_BENCH_PORT:-5497}
@@ -56,9 +57,9 @@ run() {
     rm -f "$work"/pgbench_log*
     out=$(cd "$work" && "${PGBENCH[@]}" -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" $([ "$RATE" -gt 0 ] && echo "-R $RATE") \
           -f insert.sql --log --log-prefix="$work/pgbench_log" llmcost 2>&1)
-    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    tps=$(tps_of "$out")
     failed=$(echo "$out" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
-    p99=$(cat "$work"/pgbench_log* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int(NR*0.99)] / 1000}')
+    p99=$(p99_ms "$work"/pgbench_log*)
     printf '| %s | %.0f | %.1f | %s |' "$label" "$(echo "$tps * 100" | bc -l)" "$p99" "${failed:-0}"
 }
 

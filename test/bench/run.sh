@@ -18,6 +18,7 @@
 # BENCH_VIEWS (the dashboards timed by "rollups", default all seven).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. test/bench/pgbench_stats.sh
 
 DIR=${LLMCOST_BENCH_DIR:-/var/tmp/llmcost-bench}
 PORT=${LLMCOST_BENCH_PORT:-5497}
@@ -412,8 +413,8 @@ SQL
     rm -rf "$logdir"; mkdir -p "$logdir"; chown postgres "$logdir"
     local out tps p99 over denied allowed
     out=$(cd "$logdir" && runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -f "$script" -l --log-prefix=many llmcost 2>&1)
-    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-    p99=$(cat "$logdir"/many* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int(NR*0.99)] / 1000}')
+    tps=$(tps_of "$out")
+    p99=$(p99_ms "$logdir"/many*)
     over=$("${PSQL[@]}" -At -c "SELECT count(*) FROM (SELECT q.user_id FROM llmcost.user_quotas q JOIN llmcost.quota_reservations r USING (user_id) GROUP BY q.user_id, q.quota_usd HAVING sum(r.amount_nusd) > q.quota_usd * 1e9) x")
     allowed=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_reservations WHERE user_id <> 'hot'")
     denied=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_denials WHERE user_id <> 'hot'")
@@ -421,8 +422,8 @@ SQL
         "$secs" "$tps" "$p99" "$allowed" "$denied" "$over"
     rm -rf "$logdir"/*
     out=$(cd "$logdir" && runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -f "$hot" -l --log-prefix=hot llmcost 2>&1)
-    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-    p99=$(cat "$logdir"/hot* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int(NR*0.99)] / 1000}')
+    tps=$(tps_of "$out")
+    p99=$(p99_ms "$logdir"/hot*)
     over=$("${PSQL[@]}" -At -c "SELECT count(*) FROM (SELECT 1 FROM llmcost.quota_reservations r WHERE r.user_id = 'hot' HAVING sum(r.amount_nusd) > 50 * 1e9) x")
     allowed=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_reservations WHERE user_id = 'hot'")
     denied=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_denials WHERE user_id = 'hot'")
@@ -433,8 +434,8 @@ SQL
     "${PSQL[@]}" -c "TRUNCATE llmcost.quota_reservations, llmcost.quota_denials"
     rm -rf "$logdir"/*
     out=$(cd "$logdir" && PGOPTIONS="-c synchronous_commit=off" runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -f "$script" -l --log-prefix=async llmcost 2>&1)
-    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-    p99=$(cat "$logdir"/async* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int(NR*0.99)] / 1000}')
+    tps=$(tps_of "$out")
+    p99=$(p99_ms "$logdir"/async*)
     over=$("${PSQL[@]}" -At -c "SELECT count(*) FROM (SELECT q.user_id FROM llmcost.user_quotas q JOIN llmcost.quota_reservations r USING (user_id) GROUP BY q.user_id, q.quota_usd HAVING sum(r.amount_nusd) > q.quota_usd * 1e9) x")
     printf '| the same over 10,000 users with synchronous_commit = off in the admitting sessions | | %.0f/s; p99 %.2f ms | **%s quota overruns** |\n' \
         "$tps" "$p99" "$over"

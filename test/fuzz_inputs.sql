@@ -1,5 +1,6 @@
--- The mutators of llmcost's fuzz tests (sql/fuzz.sql, test/bench/fuzz_copy.sql):
--- pg_temp functions that derive a random variant of a valid text or binary input.
+-- The inputs of llmcost's fuzz tests (sql/fuzz.sql, test/bench/fuzz_copy.sql):
+-- pg_temp functions that derive a random variant of a valid text or binary
+-- input, and seed_values, real values of each type to start from.
 
 -- one random mutation of a string: replace, insert, delete, duplicate, cut, or a wild number
 CREATE FUNCTION pg_temp.mutate_text(s text) RETURNS text LANGUAGE plpgsql AS $$
@@ -39,3 +40,10 @@ BEGIN
                        FROM generate_series(1, floor(random() * 80)::int));
     END CASE;
 END $$;
+
+-- seeds: real values of each type
+CREATE TEMP TABLE seed_values AS
+SELECT g, llmcost.stats_agg((exp(random() * 20))::bigint) AS st, llmcost.sketch_agg((exp(random() * 30))::bigint) AS sk
+  FROM generate_series(1, 300) i, LATERAL (SELECT i % 6 AS g) x GROUP BY g;
+INSERT INTO seed_values
+SELECT 99, llmcost.duration_stats_agg(v), llmcost.sketch_agg(0::bigint) FROM (VALUES (1.5::float8), (2.0)) t(v);
