@@ -3,17 +3,19 @@
 #   make demo    install what is missing, build, start a demo server with data
 #   make test    install what is missing, build, run the whole test suite
 #
-# The version lives in llmcost.control only.
+# The version lives in llmcost.control (default_version); released install
+# and update scripts are never edited: a change is a new update script.
 
 EXTENSION = llmcost
-EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" llmcost.control)
 
 MODULE_big = llmcost
 OBJS = src/llmcost.o src/money.o src/rates.o src/pricing.o src/stats.o src/sketch.o src/otlp.o
-DATA = src/llmcost--$(EXTVERSION).sql
+# The install script of the first version and the update scripts from it:
+# CREATE EXTENSION runs llmcost--0.1.sql, then each update in turn.
+DATA = src/llmcost--0.1.sql $(wildcard src/llmcost--*--*.sql)
 
 # pg_regress tests, in order: install first, the hijack test last.
-REGRESS = install events pricing peers rates loaders reprice partitions roles stats sketch fuzz rollups dashboards maintenance alerts otlp quotas review privileges security
+REGRESS = install events pricing peers rates loaders reprice partitions roles stats sketch fuzz rollups dashboards maintenance fuzz_functions alerts otlp quotas review privileges security hijack
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # isolation specs in test/specs

@@ -59,20 +59,30 @@ SELECT (e.event_time AT TIME ZONE 'UTC')::date AS day, e.feature, e.provider, e.
   FROM llmcost.events e GROUP BY 1, 2, 3, 4, 5, 6;
 CREATE TEMP TABLE raw_daily_user AS
 SELECT (e.event_time AT TIME ZONE 'UTC')::date AS day, e.user_id, count(*) AS calls,
-       coalesce(sum(e.cost_nusd), 0) AS cost_nusd
+       coalesce(sum(e.cost_nusd), 0) AS cost_nusd, llmcost.sketch_agg(e.cost_nusd) AS cost_sketch
   FROM llmcost.events e GROUP BY 1, 2;
 -- the per-user 30-day window, as llmcost.rollup_user_30d holds it
 CREATE FUNCTION pg_temp.raw_user_window() RETURNS TABLE (user_id text, calls bigint, cost_nusd bigint,
-                                                         cost_7d_nusd bigint, cost_today_nusd bigint)
+                                                         cost_7d_nusd bigint, cost_today_nusd bigint,
+                                                         cost_sketch llmcost.sketch)
 LANGUAGE sql AS $$
     SELECT e.user_id, count(*), coalesce(sum(e.cost_nusd), 0)::bigint,
            coalesce(sum(e.cost_nusd) FILTER (WHERE (e.event_time AT TIME ZONE 'UTC')::date > (now() AT TIME ZONE 'UTC')::date - 7), 0)::bigint,
-           coalesce(sum(e.cost_nusd) FILTER (WHERE (e.event_time AT TIME ZONE 'UTC')::date = (now() AT TIME ZONE 'UTC')::date), 0)::bigint
+           coalesce(sum(e.cost_nusd) FILTER (WHERE (e.event_time AT TIME ZONE 'UTC')::date = (now() AT TIME ZONE 'UTC')::date), 0)::bigint,
+           llmcost.sketch_agg(e.cost_nusd)
       FROM llmcost.events e
      WHERE (e.event_time AT TIME ZONE 'UTC')::date > (now() AT TIME ZONE 'UTC')::date - 30 AND e.user_id IS NOT NULL
      GROUP BY e.user_id
 $$;
 CREATE TEMP TABLE raw_user_30d AS SELECT * FROM pg_temp.raw_user_window();
+-- windows compared as text: a sketch has no equality operator, and its text
+-- form is bucket for bucket
+CREATE TEMP VIEW window_kept AS
+SELECT user_id, calls, cost_nusd, cost_7d_nusd, cost_today_nusd, cost_sketch::text AS cost_sketch
+  FROM llmcost.rollup_user_30d;
+CREATE TEMP VIEW window_raw AS
+SELECT user_id, calls, cost_nusd, cost_7d_nusd, cost_today_nusd, cost_sketch::text AS cost_sketch
+  FROM pg_temp.raw_user_window();
 CREATE TEMP TABLE raw_hourly_feature AS
 SELECT date_trunc('hour', e.event_time, 'UTC') AS hour, e.feature, count(*) AS calls,
        sum(e.input_tokens) AS input_tokens, sum(e.output_tokens) AS output_tokens,
@@ -89,7 +99,7 @@ DECLARE
     d bigint;
 BEGIN
     FOREACH v IN ARRAY ARRAY['cost_trend', 'cost_trend_hourly', 'top_features', 'top_users',
-                             'cache_savings', 'error_costs', 'user_cost_distribution'] LOOP
+                             'cache_savings', 'error_costs', 'user_cost_distribution', 'user_call_costs'] LOOP
         def := pg_get_viewdef(('llmcost.' || v)::regclass);
         def := replace(def, 'llmcost.rollup_daily_feature', 'pg_temp.raw_daily_feature');
         def := replace(def, 'llmcost.rollup_daily_user', 'pg_temp.raw_daily_user');
@@ -108,16 +118,20 @@ SELECT view, rows > 0 AS has_rows, differing FROM view_check ORDER BY view;
 -- before the day's first refresh they sum the daily rollup instead: the
 -- same rows either way
 SELECT (SELECT user_window_day FROM llmcost.rollup_state) = (now() AT TIME ZONE 'UTC')::date AS window_is_today,
-       (SELECT count(*) FROM ((TABLE llmcost.rollup_user_30d EXCEPT ALL TABLE raw_user_30d)
-                              UNION ALL (TABLE raw_user_30d EXCEPT ALL TABLE llmcost.rollup_user_30d)) x) AS window_rows_differing;
+       (SELECT count(*) FROM ((TABLE window_kept EXCEPT ALL TABLE window_raw)
+                              UNION ALL (TABLE window_raw EXCEPT ALL TABLE window_kept)) x) AS window_rows_differing;
 CREATE TEMP TABLE fresh_top_users AS TABLE llmcost.top_users;
 CREATE TEMP TABLE fresh_distribution AS TABLE llmcost.user_cost_distribution;
+CREATE TEMP TABLE fresh_call_costs AS TABLE llmcost.user_call_costs;
 UPDATE llmcost.rollup_state SET user_window_day = NULL;
 SELECT (SELECT count(*) FROM ((TABLE llmcost.top_users EXCEPT ALL TABLE fresh_top_users)
                               UNION ALL (TABLE fresh_top_users EXCEPT ALL TABLE llmcost.top_users)) x) AS top_users_differing,
        (SELECT count(*) FROM ((TABLE llmcost.user_cost_distribution EXCEPT ALL TABLE fresh_distribution)
                               UNION ALL (TABLE fresh_distribution EXCEPT ALL TABLE llmcost.user_cost_distribution)) x)
-           AS distribution_differing;
+           AS distribution_differing,
+       (SELECT count(*) FROM ((TABLE llmcost.user_call_costs EXCEPT ALL TABLE fresh_call_costs)
+                              UNION ALL (TABLE fresh_call_costs EXCEPT ALL TABLE llmcost.user_call_costs)) x)
+           AS call_costs_differing;
 -- the next refresh rebuilds the window; later ones keep it for the users of
 -- the days they recompute (a late call of an old user, a new user today, an
 -- event deleted by hand and recomputed)
@@ -128,8 +142,8 @@ VALUES (now() - interval '10 days', 'late-1', 'u7', 'feature-1', 'openai', 'gpt-
        (now(), 'new-user-1', 'brand-new-user', 'feature-2', 'openai', 'gpt-4o', 1000, 100);
 SELECT hours_refreshed AS hours FROM llmcost.refresh_rollups();
 CREATE TEMP VIEW window_check AS
-SELECT (SELECT count(*) FROM ((TABLE llmcost.rollup_user_30d EXCEPT ALL SELECT * FROM pg_temp.raw_user_window())
-                              UNION ALL (SELECT * FROM pg_temp.raw_user_window() EXCEPT ALL TABLE llmcost.rollup_user_30d)) x)
+SELECT (SELECT count(*) FROM ((TABLE window_kept EXCEPT ALL TABLE window_raw)
+                              UNION ALL (TABLE window_raw EXCEPT ALL TABLE window_kept)) x)
            AS window_rows_differing,
        (SELECT calls FROM llmcost.top_users WHERE user_id = 'brand-new-user') AS new_user_calls;
 SELECT * FROM window_check;
@@ -165,8 +179,26 @@ SELECT (SELECT sum(fallback_calls) FROM llmcost.error_costs)
      = (SELECT count(*) FROM llmcost.events WHERE requested_model IS NOT NULL AND model <> 'gpt-4o-mini') AS fallbacks_counted;
 SELECT users > 0 AS users, p50_usd <= p90_usd AND p90_usd <= p99_usd AND p99_usd <= p999_usd AS ordered,
        top_1pct_share <= top_10pct_share AS shares FROM llmcost.user_cost_distribution;
+-- per-user percentiles of the cost of a call: the sketch's, at percentile_disc's
+-- rank, within the stated relative error of the exact ones; mean and max exact
+SELECT count(*) AS users,
+       count(*) FILTER (WHERE abs(c.p50_call_usd - r.p[1]) > c.relative_error * r.p[1] * (1 + 1e-9)
+                           OR abs(c.p90_call_usd - r.p[2]) > c.relative_error * r.p[2] * (1 + 1e-9)
+                           OR abs(c.p99_call_usd - r.p[3]) > c.relative_error * r.p[3] * (1 + 1e-9)
+                           OR abs(c.p999_call_usd - r.p[4]) > c.relative_error * r.p[4] * (1 + 1e-9)) AS outside_error,
+       count(*) FILTER (WHERE c.max_call_usd <> r.max_usd OR c.priced_calls <> r.n
+                           OR abs(c.mean_call_usd - r.mean_usd) > 1e-12) AS exact_differing,
+       bool_and(c.relative_error = 0.01::float8 OR abs(c.relative_error - 0.01) < 1e-12) AS one_percent,
+       count(*) FILTER (WHERE c.p50_call_usd <> r.p[1]) > 0 AS estimates_not_exact
+  FROM llmcost.user_call_costs c
+  JOIN (SELECT user_id, count(cost_nusd) AS n, max(cost_nusd) / 1e9 AS max_usd,
+               (avg(cost_nusd) / 1e9)::float8 AS mean_usd,
+               percentile_disc(ARRAY[0.5, 0.9, 0.99, 0.999]) WITHIN GROUP (ORDER BY cost_nusd / 1e9::float8) AS p
+          FROM llmcost.events
+         WHERE event_time >= (now() AT TIME ZONE 'UTC')::date - 29 AND user_id IS NOT NULL AND cost_nusd IS NOT NULL
+         GROUP BY user_id) r USING (user_id);
 
 -- the reader role reads every dashboard
 SELECT v, has_table_privilege('llmcost_reader', 'llmcost.' || v, 'SELECT') AS reader_can_read
   FROM unnest(ARRAY['cost_trend', 'cost_trend_hourly', 'top_features', 'top_users', 'cache_savings',
-                    'error_costs', 'user_cost_distribution']) v ORDER BY v;
+                    'error_costs', 'user_cost_distribution', 'user_call_costs']) v ORDER BY v;

@@ -11,6 +11,7 @@ SELECT o, r, p FROM (VALUES
     ('cost_trend_hourly', 'reader', 'SELECT'), ('current_rates', 'reader', 'SELECT'),
     ('error_costs', 'reader', 'SELECT'), ('open_alerts', 'reader', 'SELECT'), ('top_features', 'reader', 'SELECT'),
     ('top_users', 'reader', 'SELECT'), ('unpriced', 'reader', 'SELECT'), ('user_cost_distribution', 'reader', 'SELECT'),
+    ('user_call_costs', 'reader', 'SELECT'),
     ('rates', 'reader', 'SELECT'), ('model_aliases', 'reader', 'SELECT'),
     ('denied_admissions', 'reader', 'SELECT'), ('margin_this_month', 'reader', 'SELECT'), ('plans', 'reader', 'SELECT'),
     ('invoice_reconciliation', 'reader', 'SELECT'), ('invoice_lines', 'reader', 'SELECT'),

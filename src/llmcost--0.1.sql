@@ -8,6 +8,38 @@
 -- install time); PL/pgSQL functions pin search_path.  Money is bigint
 -- nano-USD (1e-9 USD) everywhere; llmcost.usd() shows it as numeric USD.
 
+-- The schema llmcost must be the one this CREATE EXTENSION made, or an empty
+-- one owned by a superuser or the installing role (a restore makes it
+-- first): objects planted by someone else in a schema of that name would be
+-- found by the names this script resolves, and would stay callable.
+DO $$
+DECLARE
+    owner_name name;
+    owner_ok boolean;
+    planted bigint;
+    ns oid := pg_catalog.to_regnamespace('llmcost');
+BEGIN
+    SELECT r.rolname, r.rolsuper OR r.rolname OPERATOR(pg_catalog.=) CURRENT_USER INTO owner_name, owner_ok
+      FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+     WHERE n.oid OPERATOR(pg_catalog.=) ns;
+    SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.=) ns)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc p WHERE p.pronamespace OPERATOR(pg_catalog.=) ns)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_type t WHERE t.typnamespace OPERATOR(pg_catalog.=) ns)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_operator o WHERE o.oprnamespace OPERATOR(pg_catalog.=) ns)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_collation c WHERE c.collnamespace OPERATOR(pg_catalog.=) ns)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_conversion c WHERE c.connamespace OPERATOR(pg_catalog.=) ns)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_opfamily f WHERE f.opfnamespace OPERATOR(pg_catalog.=) ns)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_ts_config c WHERE c.cfgnamespace OPERATOR(pg_catalog.=) ns)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_ts_dict d WHERE d.dictnamespace OPERATOR(pg_catalog.=) ns)
+      INTO planted;
+    IF NOT owner_ok OR planted OPERATOR(pg_catalog.>) 0 THEN
+        RAISE EXCEPTION 'schema llmcost already exists (owner %, % objects in it)', owner_name, planted
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'llmcost installs into a schema of its own: drop this one (or let a superuser own it, empty) and run CREATE EXTENSION again.';
+    END IF;
+END
+$$;
+
 --------------------------------------------------------------------------
 -- Money and token helpers
 --------------------------------------------------------------------------
@@ -480,11 +512,16 @@ $$;
 COMMENT ON FUNCTION llmcost.ingest_otlp(jsonb) IS
     'takes an OTLP/JSON ExportTraceServiceRequest: one event per model call (a call reported by nested spans, or delivered again, once); counts the calls taken, the duplicates (spans delivered again, or nested in a call taken from another body), the spans skipped (workflows, agents, tasks, tools, spans without a model, calls nested in another call span of the body) and the spans rejected into llmcost.rejected_spans';
 
+CREATE FUNCTION llmcost.otlp_jsonb(body text) RETURNS jsonb
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmcost_otlp_jsonb';
+COMMENT ON FUNCTION llmcost.otlp_jsonb(text) IS
+    'an OTLP/JSON body as jsonb; a body nested deeper than 100 levels is a data error (22P02) before it reaches the JSON parser';
+
 CREATE FUNCTION llmcost.ingest_otlp(body text, OUT taken integer, OUT duplicates integer,
                                     OUT skipped integer, OUT rejected integer)
     LANGUAGE sql
 BEGIN ATOMIC
-    SELECT * FROM llmcost.ingest_otlp(body::jsonb);
+    SELECT * FROM llmcost.ingest_otlp(llmcost.otlp_jsonb(body));
 END;
 COMMENT ON FUNCTION llmcost.ingest_otlp(text) IS 'llmcost.ingest_otlp(jsonb) for a body as text';
 
@@ -492,7 +529,7 @@ CREATE FUNCTION llmcost.ingest_otlp(body json, OUT taken integer, OUT duplicates
                                     OUT skipped integer, OUT rejected integer)
     LANGUAGE sql
 BEGIN ATOMIC
-    SELECT * FROM llmcost.ingest_otlp(body::jsonb);
+    SELECT * FROM llmcost.ingest_otlp(llmcost.otlp_jsonb(body::text));
 END;
 COMMENT ON FUNCTION llmcost.ingest_otlp(json) IS 'llmcost.ingest_otlp(jsonb) for a body as json';
 
@@ -559,6 +596,10 @@ AS $$
 DECLARE
     stray bigint;
 BEGIN
+    IF part IS NULL OR part !~ '^events_p[0-9]{8,}$' OR lo IS NULL OR hi IS NULL OR NOT lo < hi THEN
+        RAISE EXCEPTION 'invalid partition for llmcost.create_partition: "%" from % to % (a name of llmcost.partition_name() and a range)',
+            left(part, 200), lo, hi USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     EXECUTE format('CREATE TABLE llmcost.%I (llmcost_layout integer, LIKE llmcost.events '
                    'INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS)', part);
     EXECUTE format('ALTER TABLE llmcost.%I DROP COLUMN llmcost_layout', part);
@@ -686,6 +727,39 @@ BEGIN
     IF set_rate.model IS NULL OR set_rate.valid_from IS NULL THEN
         RAISE EXCEPTION 'set_rate needs a model and valid_from' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    -- the rules of llmcost.rates, checked first so that a bad argument is a
+    -- data error naming it (loaders skip such entries and go on)
+    IF m = '' OR length(m) >= 128 THEN
+        RAISE EXCEPTION 'invalid model for llmcost.set_rate: "%" (1 to 127 characters)', left(set_rate.model, 200)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT (llmcost.valid_price(set_rate.input_per_mtok) AND llmcost.valid_price(set_rate.output_per_mtok)
+            AND llmcost.valid_price(set_rate.cached_read_per_mtok) AND llmcost.valid_price(set_rate.cache_write_per_mtok)
+            AND llmcost.valid_price(set_rate.reasoning_per_mtok) AND llmcost.valid_price(set_rate.long_input_per_mtok)
+            AND llmcost.valid_price(set_rate.long_output_per_mtok)
+            AND llmcost.valid_price(set_rate.long_cached_read_per_mtok)
+            AND llmcost.valid_price(set_rate.long_cache_write_per_mtok)) THEN
+        RAISE EXCEPTION 'invalid price for model "%": every price is USD per million tokens, 0 or more, below 1,000,000, with at most 9 decimals (input %, output %, cached read %, cache write %, reasoning %, long input %, long output %, long cached read %, long cache write %)',
+            m, set_rate.input_per_mtok, set_rate.output_per_mtok, set_rate.cached_read_per_mtok,
+            set_rate.cache_write_per_mtok, set_rate.reasoning_per_mtok, set_rate.long_input_per_mtok,
+            set_rate.long_output_per_mtok, set_rate.long_cached_read_per_mtok, set_rate.long_cache_write_per_mtok
+            USING ERRCODE = 'numeric_value_out_of_range';
+    END IF;
+    IF set_rate.batch_discount IS NULL OR set_rate.batch_discount < 0 OR set_rate.batch_discount >= 1
+       OR scale(set_rate.batch_discount) > 4 THEN
+        RAISE EXCEPTION 'invalid batch_discount for model "%": % (a fraction in [0, 1) with at most 4 decimals)',
+            m, set_rate.batch_discount USING ERRCODE = 'numeric_value_out_of_range';
+    END IF;
+    IF set_rate.long_context_threshold <= 0 THEN
+        RAISE EXCEPTION 'invalid long_context_threshold for model "%": % (tokens, above 0)',
+            m, set_rate.long_context_threshold USING ERRCODE = 'numeric_value_out_of_range';
+    END IF;
+    IF (set_rate.long_context_threshold IS NULL) <>
+       (set_rate.long_input_per_mtok IS NULL AND set_rate.long_output_per_mtok IS NULL
+        AND set_rate.long_cached_read_per_mtok IS NULL AND set_rate.long_cache_write_per_mtok IS NULL) THEN
+        RAISE EXCEPTION 'incomplete long-context tier for model "%": a long_context_threshold (%) goes with long-context prices, and they with it',
+            m, set_rate.long_context_threshold USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     SELECT * INTO cur FROM llmcost.rates r
      WHERE r.model = m AND NOT r.is_default
        AND r.valid_from <= set_rate.valid_from
@@ -777,6 +851,7 @@ BEGIN
         batch := llmcost.per_mtok(v -> 'input_cost_per_token_batches');
         batch := CASE WHEN batch IS NOT NULL AND input > 0 AND batch < input
                       THEN round(1 - batch / input, 4) ELSE 0 END;
+        BEGIN
         outcome := llmcost.set_rate(
             model => lower(k), valid_from => valid_from,
             input_per_mtok => input,
@@ -792,6 +867,12 @@ BEGIN
             batch_discount => batch,
             provider => v ->> 'litellm_provider',
             source => 'litellm');
+        EXCEPTION WHEN data_exception THEN
+            -- one bad entry does not cost the others
+            RAISE WARNING 'skipped LiteLLM entry "%": %', left(k, 200), SQLERRM;
+            skipped := skipped + 1;
+            CONTINUE;
+        END;
         CASE outcome
             WHEN 'inserted' THEN inserted := inserted + 1;
             WHEN 'replaced' THEN replaced := replaced + 1;
@@ -840,6 +921,7 @@ BEGIN
             CONTINUE;
         END IF;
         -- Langfuse usage buckets are exclusive, like llmcost's price kinds
+        BEGIN
         outcome := llmcost.set_rate(
             model => lower(m ->> 'modelName'), valid_from => valid_from,
             input_per_mtok => llmcost.per_mtok(base -> 'input'),
@@ -859,6 +941,11 @@ BEGIN
             long_cache_write_per_mtok => llmcost.per_mtok(long -> 'cache_creation_input_tokens'),
             provider => m ->> 'tokenizerId',
             source => 'langfuse');
+        EXCEPTION WHEN data_exception THEN
+            RAISE WARNING 'skipped Langfuse model "%": %', left(m ->> 'modelName', 200), SQLERRM;
+            skipped := skipped + 1;
+            CONTINUE;
+        END;
         CASE outcome
             WHEN 'inserted' THEN inserted := inserted + 1;
             WHEN 'replaced' THEN replaced := replaced + 1;
@@ -2604,7 +2691,7 @@ COMMENT ON FUNCTION llmcost.admit(text, numeric, text) IS
 
 CREATE FUNCTION llmcost.raise_quota_alert(user_id text, quota_usd numeric, quota_period text, used_usd numeric)
     RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql STRICT
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -865,3 +865,46 @@ llmcost_otlp_spans(PG_FUNCTION_ARGS)
 	store_rows(&rows, rsinfo->setResult, rsinfo->setDesc);
 	return (Datum) 0;
 }
+
+/*
+ * otlp_jsonb(body text) returns jsonb: an OTLP/JSON body sent as text,
+ * parsed.  A body nested deeper than any OTLP body is (resource, scope,
+ * span, attribute, a few levels of AnyValue) is refused first with a data
+ * error saying where: PostgreSQL's recursive JSON parser would otherwise
+ * stop at its stack limit with an error of another class.
+ */
+#define OTLP_MAX_DEPTH 100
+
+PG_FUNCTION_INFO_V1(llmcost_otlp_jsonb);
+Datum
+llmcost_otlp_jsonb(PG_FUNCTION_ARGS)
+{
+	text	   *body = PG_GETARG_TEXT_PP(0);
+	const char *s = VARDATA_ANY(body);
+	int			len = VARSIZE_ANY_EXHDR(body);
+	int			depth = 0;
+	bool		in_string = false;
+
+	for (int i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (in_string)
+		{
+			if (c == '\\')
+				i++;			/* the escaped character cannot end the string */
+			else if (c == '"')
+				in_string = false;
+		}
+		else if (c == '"')
+			in_string = true;
+		else if ((c == '[' || c == '{') && ++depth > OTLP_MAX_DEPTH)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid OTLP/JSON body: nested deeper than %d levels at byte %d",
+							OTLP_MAX_DEPTH, i + 1)));
+		else if (c == ']' || c == '}')
+			depth--;
+	}
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(text_to_cstring(body))));
+}

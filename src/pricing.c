@@ -128,7 +128,7 @@ static inline void
 CheckFeature(const text *t)
 {
 	if (unlikely(VARSIZE_ANY_EXHDR(t) == 0))
-		RefuseColumn(ERRCODE_CHECK_VIOLATION, "feature",
+		RefuseColumn(ERRCODE_ZERO_LENGTH_CHARACTER_STRING, "feature",
 					 "every event names the feature that made the call",
 					 "''", NULL);
 }

@@ -42,13 +42,25 @@
  *-------------------------------------------------------------------------
  */
 
-/* ln g0 for an initial relative accuracy in parts per million. */
+/*
+ * ln g0 for an initial relative accuracy in parts per million.  Remembered
+ * for the last accuracy asked: the transition needs it for every value, and
+ * one aggregate uses one accuracy.
+ */
 static inline double
 LnGamma0(int32 alpha_ppm)
 {
-	double		a = (double) alpha_ppm / PPM;
+	static int32 last_ppm = 0;
+	static double last_ln = 0;
 
-	return log((1 + a) / (1 - a));
+	if (alpha_ppm != last_ppm)
+	{
+		double		a = (double) alpha_ppm / PPM;
+
+		last_ln = log((1 + a) / (1 - a));
+		last_ppm = alpha_ppm;
+	}
+	return last_ln;
 }
 
 /* Level-0 bucket of a value v >= 1 nano-USD. */
