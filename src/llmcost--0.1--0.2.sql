@@ -6,6 +6,9 @@
 -- (t/002_upgrade.pl compares them with pg_dump).
 \echo Use "ALTER EXTENSION llmcost UPDATE TO '0.2'" to load this file. \quit
 
+-- Names resolve in pg_catalog and llmcost only (see llmcost--0.1.sql).
+SET search_path = pg_catalog, llmcost, pg_temp;
+
 -- The daily per-user rollup and the 30-day window carry the sketch of the
 -- cost per priced call, merged from the hourly sketches: the window answers
 -- per-user percentiles from one row per user.

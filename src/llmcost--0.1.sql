@@ -8,6 +8,14 @@
 -- install time); PL/pgSQL functions pin search_path.  Money is bigint
 -- nano-USD (1e-9 USD) everywhere; llmcost.usd() shows it as numeric USD.
 
+-- Names in this script resolve in pg_catalog and llmcost only.  CREATE
+-- EXTENSION also puts the schema of btree_gist (a required extension,
+-- usually public) in the path, where anyone allowed to create objects could
+-- plant an overload of a built-in that matches better (a jsonb_agg(jsonb)
+-- beats pg_catalog.jsonb_agg(anyelement)) and have it bound into a view or
+-- a SQL function body here.  The path is restored after the script.
+SET search_path = pg_catalog, llmcost, pg_temp;
+
 -- The schema llmcost must be the one this CREATE EXTENSION made, or an empty
 -- one owned by a superuser or the installing role (a restore makes it
 -- first): objects planted by someone else in a schema of that name would be
