@@ -19,7 +19,7 @@ REGRESS = install events pricing peers rates loaders reprice partitions roles st
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # isolation specs in test/specs
-ISOLATION = rate_cache rollup_refresh alerts otlp_nested quota_race maintenance_lock
+ISOLATION = rate_cache rollup_refresh alerts otlp_nested quota_race maintenance_lock reprice_retention
 ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso
 # TAP tests (t/*.pl, PostgreSQL::Test::Cluster): crash safety
 TAP_TESTS = 1

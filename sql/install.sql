@@ -7,6 +7,8 @@ RESET client_min_messages;
 
 -- the installed version is the control file's (the one place it lives)
 SELECT extversion FROM pg_extension WHERE extname = 'llmcost';
+-- the install leaves the session's search_path as it found it
+SHOW search_path;
 
 -- every relation, column of a table or view, and routine carries a COMMENT
 SELECT c.relname AS uncommented_relation

@@ -7,7 +7,7 @@
 \echo Use "ALTER EXTENSION llmcost UPDATE TO '0.2'" to load this file. \quit
 
 -- Names resolve in pg_catalog and llmcost only (see llmcost--0.1.sql).
-SET search_path = pg_catalog, llmcost, pg_temp;
+SET LOCAL search_path = pg_catalog, llmcost, pg_temp;
 
 -- The daily per-user rollup and the 30-day window carry the sketch of the
 -- cost per priced call, merged from the hourly sketches: the window answers
@@ -51,7 +51,8 @@ BEGIN
 END
 $$;
 
--- As in 0.1, with the daily per-user sketches.
+-- As in 0.1, with the daily per-user sketches, and the horizon of the
+-- recomputed hours on the day boundary retention keeps.
 CREATE OR REPLACE FUNCTION llmcost.refresh_rollups(recompute_from timestamptz DEFAULT NULL,
                                         recompute_to timestamptz DEFAULT NULL,
                                         OUT hours_refreshed bigint, OUT watermark timestamptz)
@@ -90,8 +91,11 @@ BEGIN
 
     -- Hours holding events that arrived since the last refresh, within the
     -- raw retention (an hour whose events were dropped keeps its rollup).
+    -- Retention keeps whole UTC days (drop_expired_partitions), so the
+    -- horizon is the first day kept: every hour of a kept day can be
+    -- recomputed, a late call of it included.
     SELECT now() - make_interval(days => s.retention_days) INTO horizon FROM llmcost.settings s;
-    horizon := date_trunc('hour', horizon, 'UTC');
+    horizon := date_trunc('day', horizon, 'UTC');
     CREATE TEMP TABLE llmcost_touched ON COMMIT DROP AS
         SELECT date_trunc('hour', e.event_time, 'UTC') AS hour
           FROM llmcost.events e

@@ -13,8 +13,9 @@
 -- usually public) in the path, where anyone allowed to create objects could
 -- plant an overload of a built-in that matches better (a jsonb_agg(jsonb)
 -- beats pg_catalog.jsonb_agg(anyelement)) and have it bound into a view or
--- a SQL function body here.  The path is restored after the script.
-SET search_path = pg_catalog, llmcost, pg_temp;
+-- a SQL function body here.  SET LOCAL: CREATE EXTENSION restores the
+-- path after the script (a plain SET would outlive it).
+SET LOCAL search_path = pg_catalog, llmcost, pg_temp;
 
 -- The schema llmcost must be the one this CREATE EXTENSION made, or an empty
 -- one owned by a superuser or the installing role (a restore makes it
