@@ -272,3 +272,89 @@ COMMENT ON COLUMN llmcost.user_call_costs.p999_call_usd IS '99.9th percentile, U
 COMMENT ON COLUMN llmcost.user_call_costs.max_call_usd IS 'the most expensive call, USD (exact)';
 COMMENT ON COLUMN llmcost.user_call_costs.relative_error IS 'the relative error every percentile is within (0.01 unless the sketch collapsed)';
 GRANT SELECT ON llmcost.user_call_costs TO llmcost_reader;
+
+-- Admissions in three statements instead of eight: the quota, what the
+-- user has used and the settings in one query, with no nested function
+-- calls (each switched search_path and ran its own statements).  The same
+-- answers as 0.1's: the user's own quota, else their plan's; used = settled
+-- cost of the period from the rollups plus the open reservations.
+CREATE OR REPLACE FUNCTION llmcost.admit(user_id text, estimated_usd numeric, request_id text DEFAULT NULL,
+                                         OUT allowed boolean, OUT remaining_usd numeric, OUT reservation_id bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    quota numeric;
+    period text;
+    ttl interval;
+    warn_share numeric;
+    used numeric;
+    est bigint;
+    limit_nusd numeric;
+    at timestamptz;
+BEGIN
+    IF estimated_usd IS NULL OR estimated_usd < 0 OR user_id IS NULL THEN
+        RAISE EXCEPTION 'invalid admission: user % with estimate %', coalesce(user_id, 'NULL'), coalesce(estimated_usd::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the user and a non-negative estimate of the call''s cost in USD.';
+    END IF;
+    -- the check must see every reservation committed before the lock is
+    -- granted: a fresh snapshot per statement
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'llmcost.admit() runs in READ COMMITTED transactions only, not %',
+                        current_setting('transaction_isolation')
+            USING ERRCODE = 'invalid_transaction_state',
+                  HINT = 'Call it in its own transaction, or in one at the default isolation level.';
+    END IF;
+    -- one admission at a time per user: spend plus reservations can never
+    -- pass the quota, however many sessions admit at once.  Taken first, so
+    -- that the next statement's snapshot sees every reservation committed
+    -- before it.
+    PERFORM pg_advisory_xact_lock(hashtext('llmcost.quota'), hashtext(admit.user_id));
+    at := clock_timestamp();
+    SELECT q.quota_usd, q.quota_period, st.reservation_ttl, st.quota_warn_share,
+           coalesce(CASE WHEN q.quota_period = 'rolling'
+                         THEN (SELECT sum(h.cost_nusd) FROM llmcost.rollup_hourly h
+                                WHERE h.user_id = admit.user_id
+                                  AND h.hour >= date_trunc('hour', at - make_interval(hours => st.quota_rolling_hours), 'UTC'))
+                         ELSE (SELECT sum(d.cost_nusd) FROM llmcost.rollup_daily_user d
+                                WHERE d.user_id = admit.user_id
+                                  AND d.day >= (date_trunc(q.quota_period, at, 'UTC') AT TIME ZONE 'UTC')::date)
+                    END, 0)
+           + coalesce((SELECT sum(r.amount_nusd) FROM llmcost.quota_reservations r
+                        WHERE r.user_id = admit.user_id AND r.settled_at IS NULL AND r.expires_at > at), 0)
+      INTO quota, period, ttl, warn_share, used
+      FROM llmcost.settings st,
+           LATERAL (SELECT x.quota_usd, x.quota_period
+                      FROM (SELECT 1 AS pri, uq.quota_usd, uq.quota_period
+                              FROM llmcost.user_quotas uq WHERE uq.user_id = admit.user_id
+                            UNION ALL
+                            SELECT 2, p.quota_usd, p.quota_period
+                              FROM llmcost.user_plans up JOIN llmcost.plans p ON p.plan = up.plan
+                             WHERE up.user_id = admit.user_id AND up.valid_from <= now()
+                               AND (up.valid_until IS NULL OR up.valid_until > now()) AND p.quota_usd IS NOT NULL) x
+                     ORDER BY x.pri LIMIT 1) q;
+    IF quota IS NULL THEN
+        allowed := true;   -- no quota: nothing to reserve
+        RETURN;
+    END IF;
+    est := ceil(estimated_usd * 1000000000)::bigint;
+    limit_nusd := quota * 1000000000;
+    IF used + est > limit_nusd THEN
+        allowed := false;
+        remaining_usd := llmcost.usd(greatest(limit_nusd - used, 0));
+        INSERT INTO llmcost.quota_denials (user_id, estimate_usd, quota_usd, used_usd, request_id)
+        VALUES (admit.user_id, estimated_usd, quota, llmcost.usd(used), admit.request_id);
+        RETURN;
+    END IF;
+    INSERT INTO llmcost.quota_reservations (user_id, amount_nusd, request_id, expires_at)
+    VALUES (admit.user_id, est, admit.request_id, at + ttl)
+    RETURNING quota_reservations.reservation_id INTO admit.reservation_id;
+    allowed := true;
+    remaining_usd := llmcost.usd(limit_nusd - used - est);
+    -- crossing the warning share of the quota raises one alert per user and period
+    IF used < warn_share * limit_nusd AND used + est >= warn_share * limit_nusd THEN
+        PERFORM llmcost.raise_quota_alert(admit.user_id, quota, period, llmcost.usd(used + est));
+    END IF;
+END
+$$;

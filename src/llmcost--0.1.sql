@@ -3848,6 +3848,11 @@ CREATE FUNCTION llmcost.schedule_jobs(maintenance_schedule text DEFAULT '*/5 * *
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF maintenance_schedule IS NULL OR anomaly_schedule IS NULL THEN
+        RAISE EXCEPTION 'llmcost.schedule_jobs needs both schedules, not NULL (maintenance %, anomalies %)',
+            coalesce(maintenance_schedule, 'NULL'), coalesce(anomaly_schedule, 'NULL')
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Leave an argument out for its default.';
+    END IF;
     IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
         RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
             USING ERRCODE = 'undefined_object',

@@ -107,6 +107,11 @@ UPDATE fuzz_targets SET seeds = (SELECT array_agg(b) FROM otlp_seeds) WHERE seed
 -- never reaches the function; it is counted apart and another one is drawn
 UPDATE fuzz_targets SET cast_to = substring(call FROM '\$1::(jsonb|json)\M');
 
+-- psql variable only (a regular expression): fuzz just the targets it matches
+\if :{?only}
+DELETE FROM fuzz_targets WHERE fn !~ :'only';
+\endif
+
 CREATE TEMP TABLE fuzz_results (fn text, calls int, ok int, sqlstate_class text, sqlstate text, errors int,
                                 broken int, example text, not_json int);
 CREATE FUNCTION pg_temp.fuzz_all(n int) RETURNS void LANGUAGE plpgsql AS $$

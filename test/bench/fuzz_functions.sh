@@ -6,6 +6,7 @@
 # that the server did not restart.
 #
 #   test/bench/fuzz_functions.sh [N]
+#   FUZZ_ONLY='^schedule_jobs$' test/bench/fuzz_functions.sh   # just the targets matching a regex
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -28,6 +29,7 @@ SET client_min_messages = error;
 SELECT setseed(0.125);
 \i test/fuzz_inputs.sql
 \set n $N
+${FUZZ_ONLY:+\set only '$FUZZ_ONLY'}
 \i test/fuzz_functions.sql
 RESET client_min_messages;
 \pset footer off
