@@ -452,6 +452,16 @@ SQL
     denied=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_denials WHERE user_id = 'hot'")
     printf '| admissions, all 16 clients on one user ($50 quota, $0.001 each), %s s | | %.0f/s; p99 %.2f ms (%s allowed, %s denied) | **%s quota overruns** |\n' \
         "$secs" "$tps" "$p99" "$allowed" "$denied" "$over"
+    # the floor of this design on this machine: the same clients running
+    # only what every allowed admission writes (the per-user lock and one
+    # reservation row, committed), nothing read, no PL/pgSQL
+    local floor="$DIR/admit-floor.pgbench"
+    printf '\\set uid random(1, 10000)\nBEGIN;\nSELECT pg_advisory_xact_lock(1, :uid);\nINSERT INTO llmcost.quota_reservations (user_id, amount_nusd, expires_at) VALUES (%s, 5, now() + interval %s);\nCOMMIT;\n' \
+        "'floor' || :uid" "'15 minutes'" > "$floor"
+    chown postgres "$floor"
+    out=$(runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -f "$floor" llmcost 2>&1)
+    printf '| floor: the same 16 clients only taking the lock and inserting one reservation per transaction | | %.0f/s | what an admission writes, without reading the quota or usage |\n' "$(tps_of "$out")"
+    "${PSQL[@]}" -c "DELETE FROM llmcost.quota_reservations WHERE user_id LIKE 'floor%'"
     # the same many-user run with the admission sessions committing
     # asynchronously (a reservation lost in a crash is only an estimate)
     "${PSQL[@]}" -c "TRUNCATE llmcost.quota_reservations, llmcost.quota_denials"
