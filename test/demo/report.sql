@@ -98,6 +98,12 @@ SELECT users, to_char(p50_usd, 'FM$990.0000') AS p50, to_char(p90_usd, 'FM$990.0
        round(100 * top_10pct_share, 1) AS top_10pct
   FROM llmcost.user_cost_distribution;
 
+\echo '== llmcost.user_call_costs: who makes the expensive calls (per-user p99 of a call, 30 days) =='
+SELECT user_id, calls, to_char(cost_usd, 'FM$99,990.00') AS cost,
+       to_char(p50_call_usd, 'FM$990.0000') AS p50_call, to_char(p99_call_usd, 'FM$990.0000') AS p99_call,
+       to_char(max_call_usd, 'FM$990.0000') AS max_call
+  FROM llmcost.user_call_costs WHERE calls >= 20 ORDER BY p99_call_usd DESC NULLS LAST LIMIT 5;
+
 \echo '== Alerts: every hour of the last 3 days checked (llmcost.check_anomalies), as pg_cron would =='
 SELECT sum(c.opened) AS alerts_opened, sum(c.resolved) AS resolved
   FROM generate_series(date_trunc('hour', now()) - interval '71 hours', date_trunc('hour', now()), interval '1 hour') g,
