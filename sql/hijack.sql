@@ -1,8 +1,9 @@
 -- Hijack test, every name: a non-superuser pre-creates a hostile object for
 -- every name llmcost creates or calls (every built-in function, aggregate
 -- and operator, with its own signature and, for polymorphic ones, with
--- concrete types that would out-match it; every llmcost function, relation
--- and type) before CREATE EXTENSION.  Each hostile routine counts its call on
+-- concrete types that would out-match it; every llmcost function whose
+-- argument types exist before llmcost does; a table for every llmcost
+-- relation and type name) before CREATE EXTENSION.  Each hostile routine counts its call on
 -- a sequence (which a rollback does not undo) and then fails.  Then the
 -- ingest, admin and reader roles work under a search_path that puts the
 -- hostile schema first: 10,000 events, every job, every view.
