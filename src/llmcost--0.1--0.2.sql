@@ -51,8 +51,9 @@ BEGIN
 END
 $$;
 
--- As in 0.1, with the daily per-user sketches, and the horizon of the
--- recomputed hours on the day boundary retention keeps.
+-- As in 0.1, with the daily per-user sketches, the horizon of the
+-- recomputed hours on the day boundary retention keeps, and fresh planner
+-- statistics after a large refresh.
 CREATE OR REPLACE FUNCTION llmcost.refresh_rollups(recompute_from timestamptz DEFAULT NULL,
                                         recompute_to timestamptz DEFAULT NULL,
                                         OUT hours_refreshed bigint, OUT watermark timestamptz)
@@ -72,6 +73,7 @@ DECLARE
     hi timestamptz;
     -- the UTC day the views call today (now(): the transaction's start)
     today date := (now() AT TIME ZONE 'UTC')::date;
+    hourly_rows bigint;
     window_users text[] := '{}';
     added_users text[];
 BEGIN
@@ -149,6 +151,14 @@ BEGIN
          WHERE e.event_time >= lo AND e.event_time < hi
            AND date_trunc('hour', e.event_time, 'UTC') IN (SELECT t.hour FROM llmcost_touched t)
          GROUP BY 1, 2, 3, 4, 5, 6, 7;
+        -- After a large refresh (a first load, a backfill) the planner's
+        -- statistics of rollup_hourly are far behind: the rollups below would
+        -- then sort a million wide rows on disk instead of hashing a few
+        -- thousand groups.
+        GET DIAGNOSTICS hourly_rows = ROW_COUNT;
+        IF hourly_rows > 50000 THEN
+            ANALYZE llmcost.rollup_hourly;
+        END IF;
 
         -- the days of the touched hours, again whole, from the hourly rollup
         CREATE TEMP TABLE llmcost_touched_days ON COMMIT DROP AS
