@@ -55,4 +55,7 @@ SELECT llmcost.price('google', 'fuse-pro', '2026-04-02', 250000, 1000) AS long_c
 
 -- the wrong shape is a clear error
 SELECT * FROM llmcost.load_litellm_prices('[1, 2]');
+-- an entry the rates' rules refuse is skipped with a warning; the others load
+SELECT * FROM llmcost.load_litellm_prices('{"lite-absurd": {"input_cost_per_token": 5000, "output_cost_per_token": 1e-06}, "lite-fine": {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06}}', '2026-07-01');
+SELECT model, input_per_mtok FROM llmcost.rates WHERE model IN ('lite-absurd', 'lite-fine');
 SELECT * FROM llmcost.load_langfuse_prices('{"a": 1}');

@@ -41,8 +41,15 @@ SELECT llmcost.set_rate('setrate-1', '2026-01-01', 1, 2);
 SELECT llmcost.set_rate('setrate-1', '2026-01-01', 1, 2);
 SELECT llmcost.set_rate('setrate-1', '2026-02-01', 1.25, 2.5);
 SELECT llmcost.set_rate('setrate-1', '2026-02-01', 1.5, 3);
+-- a rate for a time before the ones set: it ends where the next begins
+SELECT llmcost.set_rate('setrate-1', '2025-12-01', 0.5, 1);
 SELECT valid_from, valid_until, input_per_mtok, output_per_mtok, source
   FROM llmcost.rates WHERE model = 'setrate-1' ORDER BY valid_from;
+-- a rate the table's rules refuse: a data error naming the rule and the values
+SELECT llmcost.set_rate('setrate-3', '2026-01-01', 10000000, 1);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT llmcost.set_rate('setrate-3', '2026-01-01', 1, 1, long_context_threshold => 200000);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- names are stored lower-case
 SELECT llmcost.set_rate('SetRate-2', '2026-01-01', 1, 2);
 SELECT model FROM llmcost.rates WHERE model LIKE 'setrate-2';

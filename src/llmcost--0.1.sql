@@ -732,42 +732,11 @@ DECLARE
     m text := lower(set_rate.model);
     cur llmcost.rates;
     had boolean;
+    rule text;
+    why text;
 BEGIN
     IF set_rate.model IS NULL OR set_rate.valid_from IS NULL THEN
         RAISE EXCEPTION 'set_rate needs a model and valid_from' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    -- the rules of llmcost.rates, checked first so that a bad argument is a
-    -- data error naming it (loaders skip such entries and go on)
-    IF m = '' OR length(m) >= 128 THEN
-        RAISE EXCEPTION 'invalid model for llmcost.set_rate: "%" (1 to 127 characters)', left(set_rate.model, 200)
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF NOT (llmcost.valid_price(set_rate.input_per_mtok) AND llmcost.valid_price(set_rate.output_per_mtok)
-            AND llmcost.valid_price(set_rate.cached_read_per_mtok) AND llmcost.valid_price(set_rate.cache_write_per_mtok)
-            AND llmcost.valid_price(set_rate.reasoning_per_mtok) AND llmcost.valid_price(set_rate.long_input_per_mtok)
-            AND llmcost.valid_price(set_rate.long_output_per_mtok)
-            AND llmcost.valid_price(set_rate.long_cached_read_per_mtok)
-            AND llmcost.valid_price(set_rate.long_cache_write_per_mtok)) THEN
-        RAISE EXCEPTION 'invalid price for model "%": every price is USD per million tokens, 0 or more, below 1,000,000, with at most 9 decimals (input %, output %, cached read %, cache write %, reasoning %, long input %, long output %, long cached read %, long cache write %)',
-            m, set_rate.input_per_mtok, set_rate.output_per_mtok, set_rate.cached_read_per_mtok,
-            set_rate.cache_write_per_mtok, set_rate.reasoning_per_mtok, set_rate.long_input_per_mtok,
-            set_rate.long_output_per_mtok, set_rate.long_cached_read_per_mtok, set_rate.long_cache_write_per_mtok
-            USING ERRCODE = 'numeric_value_out_of_range';
-    END IF;
-    IF set_rate.batch_discount IS NULL OR set_rate.batch_discount < 0 OR set_rate.batch_discount >= 1
-       OR scale(set_rate.batch_discount) > 4 THEN
-        RAISE EXCEPTION 'invalid batch_discount for model "%": % (a fraction in [0, 1) with at most 4 decimals)',
-            m, set_rate.batch_discount USING ERRCODE = 'numeric_value_out_of_range';
-    END IF;
-    IF set_rate.long_context_threshold <= 0 THEN
-        RAISE EXCEPTION 'invalid long_context_threshold for model "%": % (tokens, above 0)',
-            m, set_rate.long_context_threshold USING ERRCODE = 'numeric_value_out_of_range';
-    END IF;
-    IF (set_rate.long_context_threshold IS NULL) <>
-       (set_rate.long_input_per_mtok IS NULL AND set_rate.long_output_per_mtok IS NULL
-        AND set_rate.long_cached_read_per_mtok IS NULL AND set_rate.long_cache_write_per_mtok IS NULL) THEN
-        RAISE EXCEPTION 'incomplete long-context tier for model "%": a long_context_threshold (%) goes with long-context prices, and they with it',
-            m, set_rate.long_context_threshold USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT * INTO cur FROM llmcost.rates r
      WHERE r.model = m AND NOT r.is_default
@@ -793,17 +762,41 @@ BEGIN
             UPDATE llmcost.rates r SET valid_until = set_rate.valid_from WHERE r.rate_id = cur.rate_id;
         END IF;
     END IF;
-    INSERT INTO llmcost.rates (model, provider, valid_from, valid_until, input_per_mtok,
-            cached_read_per_mtok, cache_write_per_mtok, output_per_mtok, reasoning_per_mtok,
-            long_context_threshold, long_input_per_mtok, long_cached_read_per_mtok,
-            long_cache_write_per_mtok, long_output_per_mtok, batch_discount, source)
-    VALUES (m, set_rate.provider, set_rate.valid_from,
-            CASE WHEN had THEN cur.valid_until END,
-            set_rate.input_per_mtok, set_rate.cached_read_per_mtok, set_rate.cache_write_per_mtok,
-            set_rate.output_per_mtok, set_rate.reasoning_per_mtok, set_rate.long_context_threshold,
-            set_rate.long_input_per_mtok, set_rate.long_cached_read_per_mtok,
-            set_rate.long_cache_write_per_mtok, set_rate.long_output_per_mtok,
-            COALESCE(set_rate.batch_discount, 0), set_rate.source);
+    -- The rules of a rate live in the constraints of llmcost.rates alone; an
+    -- argument one of them refuses is a data error naming the rule and the
+    -- values, so that a caller (the loaders) can tell it from a failure.
+    BEGIN
+        INSERT INTO llmcost.rates (model, provider, valid_from, valid_until, input_per_mtok,
+                cached_read_per_mtok, cache_write_per_mtok, output_per_mtok, reasoning_per_mtok,
+                long_context_threshold, long_input_per_mtok, long_cached_read_per_mtok,
+                long_cache_write_per_mtok, long_output_per_mtok, batch_discount, source)
+        VALUES (m, set_rate.provider, set_rate.valid_from,
+                -- until the rate that follows, if one was set for a later time
+                CASE WHEN had THEN cur.valid_until
+                     ELSE (SELECT min(r.valid_from) FROM llmcost.rates r
+                            WHERE r.model = m AND NOT r.is_default AND r.valid_from > set_rate.valid_from) END,
+                set_rate.input_per_mtok, set_rate.cached_read_per_mtok, set_rate.cache_write_per_mtok,
+                set_rate.output_per_mtok, set_rate.reasoning_per_mtok, set_rate.long_context_threshold,
+                set_rate.long_input_per_mtok, set_rate.long_cached_read_per_mtok,
+                set_rate.long_cache_write_per_mtok, set_rate.long_output_per_mtok,
+                COALESCE(set_rate.batch_discount, 0), set_rate.source);
+    EXCEPTION WHEN check_violation OR not_null_violation THEN
+        GET STACKED DIAGNOSTICS rule = CONSTRAINT_NAME, why = MESSAGE_TEXT;
+        RAISE EXCEPTION 'invalid rate for model "%": refused by %', left(m, 200), coalesce(rule, why)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'the rate given: ' || jsonb_strip_nulls(jsonb_build_object(
+                               'input_per_mtok', set_rate.input_per_mtok, 'output_per_mtok', set_rate.output_per_mtok,
+                               'cached_read_per_mtok', set_rate.cached_read_per_mtok,
+                               'cache_write_per_mtok', set_rate.cache_write_per_mtok,
+                               'reasoning_per_mtok', set_rate.reasoning_per_mtok,
+                               'long_context_threshold', set_rate.long_context_threshold,
+                               'long_input_per_mtok', set_rate.long_input_per_mtok,
+                               'long_output_per_mtok', set_rate.long_output_per_mtok,
+                               'long_cached_read_per_mtok', set_rate.long_cached_read_per_mtok,
+                               'long_cache_write_per_mtok', set_rate.long_cache_write_per_mtok,
+                               'batch_discount', set_rate.batch_discount))::text,
+                  HINT = 'A model name has 1 to 127 characters; prices are USD per million tokens, 0 or more, below 1,000,000, with at most 9 decimals; a batch discount is in [0, 1) with at most 4 decimals; a long-context threshold (above 0) goes with long-context prices.';
+    END;
     RETURN CASE WHEN had THEN 'replaced' ELSE 'inserted' END;
 END
 $$;
