@@ -12,14 +12,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-DIR=${LLMCOST_BENCH_DIR:-/var/tmp/llmcost-bench}
-PORT=${LLMCOST_BENCH_PORT:-5497}
+. test/bench/server.sh
 RUNS=${1:-20}
 T0="$(date -u +%Y-%m-%d) 00:00+00"
-PSQL=(runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h "$DIR" -p "$PORT" -X -q -v ON_ERROR_STOP=1)
+PSQL=("${PSQL_SERVER[@]}")
 
-bash test/setup.sh >/dev/null
-bash test/pgserver.sh start "$DIR" "$PORT"
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS llmcost_eval" -c "CREATE DATABASE llmcost_eval"
 "${PSQL[@]}" -d llmcost_eval <<SQL
 SET client_min_messages = warning;

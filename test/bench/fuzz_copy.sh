@@ -7,14 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-DIR=${LLMCOST_BENCH_DIR:-/var/tmp/llmcost-bench}
-PORT=${LLMCOST_BENCH_PORT:-5497}
+. test/bench/server.sh
 N=${1:-100000}
 DB=llmcost_fuzz
-PSQL=(runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h "$DIR" -p "$PORT" -X -q -v ON_ERROR_STOP=1)
+PSQL=("${PSQL_SERVER[@]}")
 
-bash test/setup.sh >/dev/null
-bash test/pgserver.sh start "$DIR" "$PORT"
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 "${PSQL[@]}" -d "$DB" -c "CREATE EXTENSION llmcost CASCADE" >/dev/null
 started=$("${PSQL[@]}" -d "$DB" -At -c "SELECT pg_postmaster_start_time()")

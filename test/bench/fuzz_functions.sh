@@ -10,14 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-DIR=${LLMCOST_BENCH_DIR:-/var/tmp/llmcost-bench}
-PORT=${LLMCOST_BENCH_PORT:-5497}
+. test/bench/server.sh
 N=${1:-100000}
 DB=llmcost
-PSQL=(runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h "$DIR" -p "$PORT" -X -q -v ON_ERROR_STOP=1)
+PSQL=("${PSQL_SERVER[@]}")
 
-bash test/setup.sh >/dev/null
-bash test/pgserver.sh start "$DIR" "$PORT"
 "${PSQL[@]}" -d postgres -At -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 ||
     "${PSQL[@]}" -d postgres -c "CREATE DATABASE $DB"
 "${PSQL[@]}" -d "$DB" -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS llmcost CASCADE" \

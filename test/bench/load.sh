@@ -13,16 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/bench/pgbench_stats.sh
 
-DIR=${LLMCOST_BENCH_DIR:-/var/tmp/llmcost-bench}
-PORT=${LLMCOST_BENCH_PORT:-5497}
+. test/bench/server.sh
 SECONDS_EACH=${LOAD_SECONDS:-300}
 CLIENTS=${LOAD_CLIENTS:-16}
 RATE=${LOAD_RATE:-200}
-PSQL=(runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h "$DIR" -p "$PORT" -d llmcost -X -q -At -v ON_ERROR_STOP=1)
+PSQL=("${PSQL_SERVER[@]}" -d llmcost -At)
 PGBENCH=(runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n)
 
-bash test/setup.sh >/dev/null
-bash test/pgserver.sh start "$DIR" "$PORT"
 work=$(mktemp -d /tmp/llmcost-load.XXXXXX)
 chmod 777 "$work"
 trap 'rm -rf "$work"' EXIT
