@@ -62,11 +62,31 @@ SELECT * FROM llmcost.admit('nobody-in-particular', 1000);
 \set VERBOSITY terse
 SELECT * FROM llmcost.admit('dan', -1);
 SELECT * FROM llmcost.admit(NULL, 1);
+SELECT * FROM llmcost.admit('dan', NULL);
+SELECT * FROM llmcost.admit('dan', 'NaN');
+SELECT * FROM llmcost.admit('dan', 'Infinity');
+SELECT * FROM llmcost.admit('dan', 1e30);   -- past what nano-USD in a bigint hold
 -- a snapshot older than the lock could miss a reservation: refused
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT * FROM llmcost.admit('dan', 0.01);
 ROLLBACK;
 \set VERBOSITY default
+
+-- a user without a quota of their own is admitted against their plan's
+-- (ann: the free plan's $0.05 a day, nothing used today)
+SELECT * FROM llmcost.quota_of('ann');
+SELECT allowed, remaining_usd, reservation_id IS NOT NULL AS reserved FROM llmcost.admit('ann', 0.04, 'a1');
+SELECT allowed, remaining_usd, reservation_id IS NOT NULL AS reserved FROM llmcost.admit('ann', 0.02, 'a2');
+SELECT llmcost.usd(llmcost.quota_used_nusd('ann', 'day')) AS ann_used_usd;
+DELETE FROM llmcost.quota_reservations WHERE user_id = 'ann';
+DELETE FROM llmcost.quota_denials WHERE user_id = 'ann';
+
+-- reservations are holds of minutes, unlogged (no WAL, no flush wait at an
+-- admission's commit), with their identity sequence
+SELECT c.relname, c.relpersistence FROM pg_class c
+ WHERE c.relnamespace = 'llmcost'::regnamespace AND c.relname LIKE 'quota_reservations%' ORDER BY 1;
+SELECT c.relname, c.relpersistence FROM pg_class c
+ WHERE c.relnamespace = 'llmcost'::regnamespace AND c.relname LIKE 'quota_denials%' ORDER BY 1;
 
 -- the real event settles its reservation at the next refresh: the quota
 -- then counts its cost instead of the estimate
