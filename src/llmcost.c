@@ -8,6 +8,11 @@
  * parts live in files named for them:
  *	  rates.c	  the per-backend rate cache and model-name resolution
  *	  pricing.c	  validation and exact pricing of one call
+ *	  money.c	  exact conversions between numeric USD and nano-USD
+ *	  stats.c	  the statistics summary type and its aggregates
+ *	  sketch.c	  the relative-error quantile sketch
+ *	  otlp.c	  OTLP/JSON spans to events
+ *	  quota.c	  admissions against per-user quotas
  *
  *-------------------------------------------------------------------------
  */

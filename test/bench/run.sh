@@ -419,60 +419,57 @@ SELECT 'INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, u
 }
 bench_quotas() {
     # admissions with pgbench: 16 clients over 10,000 users, each with a
-    # $0.50 monthly quota and estimates of $0.01-$0.10 (so that denials
-    # happen); then all 16 clients on one user.  Overruns are counted from
-    # the reservations afterwards.
-    local secs=${BENCH_QUOTA_SECONDS:-20} script="$DIR/admit.pgbench" hot="$DIR/admit-hot.pgbench" logdir="$DIR/pgbench-logs"
+    # $0.50 monthly quota and estimates of $0.01-$0.10 (so that denials and
+    # quota alerts happen), with prepared statements (as drivers run a
+    # repeated call) and with the simple protocol (each call parsed and
+    # planned); then all 16 clients on one user; then the floor: the same
+    # clients only inserting the row an allowed admission writes.  Overruns
+    # are counted afterwards: users whose rollup spend plus reservations
+    # pass their quota.
+    local secs=${BENCH_QUOTA_SECONDS:-20} script="$DIR/admit.pgbench" hot="$DIR/admit-hot.pgbench"
+    local floor="$DIR/admit-floor.pgbench" logdir="$DIR/pgbench-logs"
     "${PSQL[@]}" <<SQL
 SET client_min_messages = warning;
-TRUNCATE llmcost.user_quotas, llmcost.quota_reservations, llmcost.quota_denials;
-DELETE FROM llmcost.alerts WHERE rule = 'quota_share';
+TRUNCATE llmcost.user_quotas;
 INSERT INTO llmcost.user_quotas SELECT 'u' || i, 0.50, 'month' FROM generate_series(1, 10000) i;
 INSERT INTO llmcost.user_quotas VALUES ('hot', 50.00, 'month');
 VACUUM ANALYZE llmcost.user_quotas;
 SQL
     printf '\\set uid random(1, 10000)\n\\set cents random(1, 10)\nSELECT allowed FROM llmcost.admit(%s, :cents / 100.0);\n' "'u' || :uid" > "$script"
     printf 'SELECT allowed FROM llmcost.admit(%s, 0.001);\n' "'hot'" > "$hot"
-    chown postgres "$script" "$hot"
-    rm -rf "$logdir"; mkdir -p "$logdir"; chown postgres "$logdir"
-    local out tps p99 over denied allowed
-    out=$(cd "$logdir" && runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -f "$script" -l --log-prefix=many llmcost 2>&1)
-    tps=$(tps_of "$out")
-    p99=$(p99_ms "$logdir"/many*)
-    over=$("${PSQL[@]}" -At -c "SELECT count(*) FROM (SELECT q.user_id FROM llmcost.user_quotas q JOIN llmcost.quota_reservations r USING (user_id) GROUP BY q.user_id, q.quota_usd HAVING sum(r.amount_nusd) > q.quota_usd * 1e9) x")
-    allowed=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_reservations WHERE user_id <> 'hot'")
-    denied=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_denials WHERE user_id <> 'hot'")
-    printf '| admissions, pgbench 16 clients over 10,000 users, %s s: admissions/s; p99 latency | | %.0f/s; p99 %.2f ms (%s allowed, %s denied) | **%s quota overruns** (targets >= 10,000/s, 0 overruns) |\n' \
-        "$secs" "$tps" "$p99" "$allowed" "$denied" "$over"
-    rm -rf "$logdir"/*
-    out=$(cd "$logdir" && runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -f "$hot" -l --log-prefix=hot llmcost 2>&1)
-    tps=$(tps_of "$out")
-    p99=$(p99_ms "$logdir"/hot*)
-    over=$("${PSQL[@]}" -At -c "SELECT count(*) FROM (SELECT 1 FROM llmcost.quota_reservations r WHERE r.user_id = 'hot' HAVING sum(r.amount_nusd) > 50 * 1e9) x")
-    allowed=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_reservations WHERE user_id = 'hot'")
-    denied=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_denials WHERE user_id = 'hot'")
-    printf '| admissions, all 16 clients on one user ($50 quota, $0.001 each), %s s | | %.0f/s; p99 %.2f ms (%s allowed, %s denied) | **%s quota overruns** |\n' \
-        "$secs" "$tps" "$p99" "$allowed" "$denied" "$over"
-    # the floor of this design on this machine: the same clients running
-    # only what every allowed admission writes (the per-user lock and one
-    # reservation row, committed), nothing read, no PL/pgSQL
-    local floor="$DIR/admit-floor.pgbench"
-    printf '\\set uid random(1, 10000)\nBEGIN;\nSELECT pg_advisory_xact_lock(1, :uid);\nINSERT INTO llmcost.quota_reservations (user_id, amount_nusd, expires_at) VALUES (%s, 5, now() + interval %s);\nCOMMIT;\n' \
-        "'floor' || :uid" "'15 minutes'" > "$floor"
-    chown postgres "$floor"
-    out=$(runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -f "$floor" llmcost 2>&1)
-    printf '| floor: the same 16 clients only taking the lock and inserting one reservation per transaction | | %.0f/s | what an admission writes, without reading the quota or usage |\n' "$(tps_of "$out")"
-    "${PSQL[@]}" -c "DELETE FROM llmcost.quota_reservations WHERE user_id LIKE 'floor%'"
-    # the same many-user run with the admission sessions committing
-    # asynchronously (a reservation lost in a crash is only an estimate)
-    "${PSQL[@]}" -c "TRUNCATE llmcost.quota_reservations, llmcost.quota_denials"
-    rm -rf "$logdir"/*
-    out=$(cd "$logdir" && PGOPTIONS="-c synchronous_commit=off" runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -f "$script" -l --log-prefix=async llmcost 2>&1)
-    tps=$(tps_of "$out")
-    p99=$(p99_ms "$logdir"/async*)
-    over=$("${PSQL[@]}" -At -c "SELECT count(*) FROM (SELECT q.user_id FROM llmcost.user_quotas q JOIN llmcost.quota_reservations r USING (user_id) GROUP BY q.user_id, q.quota_usd HAVING sum(r.amount_nusd) > q.quota_usd * 1e9) x")
-    printf '| the same over 10,000 users with synchronous_commit = off in the admitting sessions | | %.0f/s; p99 %.2f ms | **%s quota overruns** |\n' \
-        "$tps" "$p99" "$over"
+    printf '\\set uid random(1, 10000)\n\\set cents random(1, 10)\nINSERT INTO llmcost.quota_reservations (user_id, amount_nusd, expires_at) VALUES (%s, :cents * 10000000, now() + interval %s);\n' \
+        "'u' || :uid" "'15 minutes'" > "$floor"
+    chown postgres "$script" "$hot" "$floor"
+    local row label mode file tps p99 over denied allowed out floor_tps prepared_tps
+    for row in "over 10,000 users, prepared statements|prepared|$script" \
+               "over 10,000 users, simple protocol|simple|$script" \
+               "all 16 on one user (\$50 quota, \$0.001 each), prepared|prepared|$hot" \
+               "floor: only inserting the reservation row (no lock, nothing read), prepared|prepared|$floor"; do
+        IFS='|' read -r label mode file <<<"$row"
+        "${PSQL[@]}" -c "TRUNCATE llmcost.quota_reservations, llmcost.quota_denials; DELETE FROM llmcost.alerts WHERE rule = 'quota_share'; CHECKPOINT;"
+        rm -rf "$logdir"; mkdir -p "$logdir"; chown postgres "$logdir"
+        out=$(cd "$logdir" && runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -c 16 -j 2 -T "$secs" -M "$mode" -f "$file" -l --log-prefix=run llmcost 2>&1)
+        tps=$(tps_of "$out")
+        p99=$(p99_ms "$logdir"/run*)
+        over=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.user_quotas q
+             WHERE (SELECT coalesce(sum(r.amount_nusd), 0) FROM llmcost.quota_reservations r WHERE r.user_id = q.user_id)
+                 + (SELECT coalesce(sum(d.cost_nusd), 0) FROM llmcost.rollup_daily_user d
+                     WHERE d.user_id = q.user_id AND d.day >= date_trunc('month', now(), 'UTC')::date) > q.quota_usd * 1e9")
+        allowed=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_reservations")
+        denied=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_denials")
+        case $file in
+            "$floor")
+                floor_tps=$tps
+                printf '| %s, %s s | %.0f/s | | (the floor of any admission: what an allowed one writes) |\n' "$label" "$secs" "$tps" ;;
+            *)
+                [ "$mode" = prepared ] && [ "$file" = "$script" ] && prepared_tps=$tps
+                printf '| admissions, 16 clients %s, %s s: admissions/s; p99 latency | | %.0f/s; p99 %.2f ms (%s allowed, %s denied) | **%s quota overruns** |\n' \
+                    "$label" "$secs" "$tps" "$p99" "$allowed" "$denied" "$over" ;;
+        esac
+    done
+    printf '| admissions over 10,000 users (prepared) against the floor | %.0f/s | %.0f/s | **%.0f%%** of the floor (targets >= 10,000/s, 0 overruns) |\n' \
+        "$floor_tps" "$prepared_tps" "$(echo "100 * $prepared_tps / $floor_tps" | bc -l)"
+    "${PSQL[@]}" -c "TRUNCATE llmcost.quota_reservations, llmcost.quota_denials; DELETE FROM llmcost.alerts WHERE rule = 'quota_share';"
 }
 bench_review() {
     # PROWS events over 90 days (the raw retention), rolled up; the review of
