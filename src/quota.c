@@ -59,26 +59,40 @@ static const char QUOTA_PLAN_SQL[] =
 /*
  * What a user has used of a quota period at a time, in nano-USD: the
  * settled cost in the rollups (whole UTC days for day and month periods,
- * hours for the rolling window) plus the reservations still open.
+ * hours for the rolling window) plus the reservations still open.  $1 the
+ * user, $2 the period, $3 the time.
  */
-static const char USED_DAYS_SQL[] =
-"SELECT coalesce((SELECT sum(d.cost_nusd) FROM llmcost.rollup_daily_user d"
-"                  WHERE d.user_id = $1"
-"                    AND d.day >= (date_trunc($2, $3, 'UTC') AT TIME ZONE 'UTC')::date), 0)"
-"     + coalesce((SELECT sum(r.amount_nusd) FROM llmcost.quota_reservations r"
-"                  WHERE r.user_id = $1 AND r.settled_at IS NULL AND r.expires_at > $3), 0)";
+#define SPENT_DAYS \
+"(SELECT sum(d.cost_nusd) FROM llmcost.rollup_daily_user d" \
+"  WHERE d.user_id = $1 AND d.day >= (date_trunc($2, $3, 'UTC') AT TIME ZONE 'UTC')::date)"
+#define SPENT_HOURS \
+"(SELECT sum(h.cost_nusd) FROM llmcost.rollup_hourly h, llmcost.settings s" \
+"  WHERE h.user_id = $1" \
+"    AND h.hour >= date_trunc('hour', $3 - make_interval(hours => s.quota_rolling_hours), 'UTC'))"
+#define USED(spent) \
+"coalesce(" spent ", 0)" \
+" + coalesce((SELECT sum(r.amount_nusd) FROM llmcost.quota_reservations r" \
+"              WHERE r.user_id = $1 AND r.settled_at IS NULL AND r.expires_at > $3), 0)"
 
-static const char USED_HOURS_SQL[] =
-"SELECT coalesce((SELECT sum(h.cost_nusd) FROM llmcost.rollup_hourly h, llmcost.settings s"
-"                  WHERE h.user_id = $1"
-"                    AND h.hour >= date_trunc('hour', $3 - make_interval(hours => s.quota_rolling_hours), 'UTC')), 0)"
-"     + coalesce((SELECT sum(r.amount_nusd) FROM llmcost.quota_reservations r"
-"                  WHERE r.user_id = $1 AND r.settled_at IS NULL AND r.expires_at > $3), 0)";
+static const char USED_DAYS_SQL[] = "SELECT " USED(SPENT_DAYS);
+static const char USED_HOURS_SQL[] = "SELECT " USED(SPENT_HOURS);
 
-static const char RESERVE_SQL[] =
-"INSERT INTO llmcost.quota_reservations (user_id, amount_nusd, request_id, expires_at)"
-"SELECT $1, $2, $3, clock_timestamp() + s.reservation_ttl FROM llmcost.settings s"
-" RETURNING reservation_id";
+/*
+ * An admission past the lock, in one statement: what is used, and the
+ * reservation of $4 nano-USD (request $5) when used plus it stays within
+ * the limit $6.  Returns what was used and the reservation (NULL: denied).
+ * The reservation cannot see itself: the statement reads one snapshot.
+ */
+#define ADMIT(spent) \
+"WITH u AS (SELECT " USED(spent) " AS used)," \
+"     r AS (INSERT INTO llmcost.quota_reservations (user_id, amount_nusd, request_id, expires_at)" \
+"           SELECT $1, $4, $5, clock_timestamp() + s.reservation_ttl FROM llmcost.settings s, u" \
+"            WHERE u.used + $4 <= $6" \
+"           RETURNING reservation_id)" \
+"SELECT u.used, (SELECT r.reservation_id FROM r) FROM u"
+
+static const char ADMIT_DAYS_SQL[] = ADMIT(SPENT_DAYS);
+static const char ADMIT_HOURS_SQL[] = ADMIT(SPENT_HOURS);
 
 static const char DENY_SQL[] =
 "INSERT INTO llmcost.quota_denials (user_id, estimate_usd, quota_usd, used_usd, request_id)"
@@ -92,7 +106,7 @@ typedef struct Statement
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[5];
+	Oid			argtypes[6];
 	SPIPlanPtr	plan;
 } Statement;
 
@@ -100,7 +114,8 @@ static Statement quota_own_stmt = {QUOTA_OWN_SQL, 1, {TEXTOID}};
 static Statement quota_plan_stmt = {QUOTA_PLAN_SQL, 2, {TEXTOID, TIMESTAMPTZOID}};
 static Statement used_days_stmt = {USED_DAYS_SQL, 3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}};
 static Statement used_hours_stmt = {USED_HOURS_SQL, 3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}};
-static Statement reserve_stmt = {RESERVE_SQL, 3, {TEXTOID, INT8OID, TEXTOID}};
+static Statement admit_days_stmt = {ADMIT_DAYS_SQL, 6, {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, TEXTOID, NUMERICOID}};
+static Statement admit_hours_stmt = {ADMIT_HOURS_SQL, 6, {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, TEXTOID, NUMERICOID}};
 static Statement deny_stmt = {DENY_SQL, 5, {TEXTOID, NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID}};
 static Statement alert_stmt = {ALERT_SQL, 4, {TEXTOID, NUMERICOID, TEXTOID, NUMERICOID}};
 
@@ -112,7 +127,7 @@ static Statement alert_stmt = {ALERT_SQL, 4, {TEXTOID, NUMERICOID, TEXTOID, NUME
 static uint64
 run(Statement *st, Datum *values, const bool *isnull, bool read_only)
 {
-	char		nulls[5];
+	char		nulls[6];
 	int			rc;
 
 	if (st->plan == NULL)
@@ -210,6 +225,13 @@ quota_in_force(Datum user_id, bool user_null, Datum at, bool at_null,
 	return true;
 }
 
+/* A rolling window (hours of the rollups) rather than UTC days? */
+static bool
+is_rolling(Datum period, bool period_null)
+{
+	return !period_null && strcmp(TextDatumGetCString(period), "rolling") == 0;
+}
+
 /* Spent plus reserved in the period, nano-USD (numeric). */
 static Datum
 quota_used(Datum user_id, bool user_null, Datum period, bool period_null,
@@ -217,11 +239,10 @@ quota_used(Datum user_id, bool user_null, Datum period, bool period_null,
 {
 	Datum		args[3] = {user_id, period, at};
 	bool		nulls[3] = {user_null, period_null, at_null};
-	bool		rolling = !period_null && strcmp(TextDatumGetCString(period), "rolling") == 0;
 	bool		isnull;
 	Datum		used;
 
-	run(rolling ? &used_hours_stmt : &used_days_stmt, args, nulls, read_only);
+	run(is_rolling(period, period_null) ? &used_hours_stmt : &used_days_stmt, args, nulls, read_only);
 	used = result_value(1, &isnull);
 	return SPI_datumTransfer(used, false, -1);
 }
@@ -354,12 +375,21 @@ llmcost_admit(PG_FUNCTION_ARGS)
 	 * sessions admit at once.
 	 */
 	lock_user(user_id);
-	used = quota_used(user_id, false, period, false,
-					  TimestampTzGetDatum(GetCurrentTimestamp()), false, false);
+	{
+		Datum		args[6] = {user_id, period, TimestampTzGetDatum(GetCurrentTimestamp()),
+							   Int64GetDatum(est), request_id, limit};
+		bool		nulls[6] = {false, false, false, false, request_null, false};
+		bool		isnull;
+
+		run(is_rolling(period, false) ? &admit_hours_stmt : &admit_days_stmt, args, nulls, false);
+		used = result_value(1, &isnull);
+		result[2] = result_value(2, &result_null[2]);
+	}
 	after = num_add(used, DirectFunctionCall1(int8_numeric, Int64GetDatum(est)));
 
-	if (num_cmp(after, limit) > 0)
+	if (result_null[2])
 	{
+		/* denied: recorded, with what was left */
 		Datum		left = num_sub(limit, used);
 		Datum		args[5] = {user_id, PG_GETARG_DATUM(1), quota_usd, usd(used), request_id};
 		bool		nulls[5] = {false, false, false, false, request_null};
@@ -371,13 +401,6 @@ llmcost_admit(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		Datum		args[3] = {user_id, Int64GetDatum(est), request_id};
-		bool		nulls[3] = {false, false, request_null};
-		bool		isnull;
-
-		run(&reserve_stmt, args, nulls, false);
-		result[2] = result_value(1, &isnull);
-		result_null[2] = isnull;
 		result[0] = BoolGetDatum(true);
 		result[1] = SPI_datumTransfer(usd(num_sub(limit, after)), false, -1);
 		result_null[1] = false;
