@@ -15,7 +15,7 @@
 #
 # Environment: BENCH_ROWS (1000000), BENCH_PRICING_ROWS (5000000), BENCH_REPS (5),
 # BENCH_WORK_MEM (64MB, for the window and aggregate queries, baseline and llmcost alike),
-# BENCH_VIEWS (the dashboards timed by "rollups", default all seven).
+# BENCH_VIEWS (the dashboards timed by "rollups", default all seven; none: only the refresh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/bench/pgbench_stats.sh
@@ -270,6 +270,18 @@ bench_rollups() {
     refresh_s=$(timed "SELECT llmcost.refresh_rollups()")
     printf '| refresh of %s new events vs the COPY that loaded them (s) | %.2f | %.2f | **%.2fx** (target <= 0.5x) |\n' \
         "$ROWS" "$copy_s" "$refresh_s" "$(echo "$refresh_s / $copy_s" | bc -l)"
+    # the floor of any refresh at this grain: only writing the hourly
+    # rollup's rows (copied from it, nothing aggregated) into a table like it
+    local floor_s hourly_rows sizes
+    "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_floor_hourly; CREATE TABLE bench_floor_hourly (LIKE llmcost.rollup_hourly INCLUDING ALL); CHECKPOINT;"
+    floor_s=$(timed "INSERT INTO bench_floor_hourly SELECT * FROM llmcost.rollup_hourly")
+    hourly_rows=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.rollup_hourly")
+    sizes=$("${PSQL[@]}" -At -c "SELECT round(avg(pg_column_size(h.*))) || ' bytes a row, ' || round(avg(h.calls), 2) || ' calls a row; an event: ' || (SELECT round(avg(pg_column_size(e.*))) FROM llmcost.events e) || ' bytes' FROM llmcost.rollup_hourly h")
+    printf '| floor: writing the %s rows of the hourly rollup alone (nothing aggregated) vs the same COPY (s) | %.2f | %.2f | **%.2fx** (%s) |\n' \
+        "$hourly_rows" "$copy_s" "$floor_s" "$(echo "$floor_s / $copy_s" | bc -l)" "$sizes"
+    "${PSQL[@]}" -c "DROP TABLE bench_floor_hourly"
+    # BENCH_VIEWS=none: the refresh rows only
+    [ "${BENCH_VIEWS:-}" = none ] && return
 
     # dashboards on PROWS events: the view against its own definition over raw events
     local have
