@@ -8,10 +8,11 @@
  *
  *	  An admission sits on the path of every LLM call of an application, so
  *	  it is in C: each rule is one SQL statement, prepared once per backend
- *	  with a generic plan, and an admission runs three of them (the quota,
- *	  what is used, the reservation) under one per-user lock.  The PL/pgSQL
- *	  version it replaces spent most of its time in nested function calls,
- *	  their search_path switches and custom plans (test/bench/run.sh quotas).
+ *	  with a generic plan, and an allowed admission runs two of them (the
+ *	  quota; then, under a per-user lock, what is used and the reservation
+ *	  together).  The PL/pgSQL version it replaces spent most of its time in
+ *	  nested function calls, their search_path switches and executor starts
+ *	  (measured with perf; test/bench/run.sh quotas).
  *
  *	  Every statement runs under the function's own search_path
  *	  (pg_catalog, pg_temp: set by CREATE FUNCTION), so that nothing a
@@ -319,6 +320,43 @@ lock_user(Datum user_id)
 }
 
 /*
+ * Under the user's lock: what is used, and the reservation when it fits
+ * (*reservation_null: it did not).  Returns what was used, nano-USD.
+ */
+static Datum
+reserve(Datum user_id, Datum period, int64 est, Datum request_id, bool request_null,
+		Datum limit, Datum *reservation_id, bool *reservation_null)
+{
+	Datum		args[6] = {user_id, period, TimestampTzGetDatum(GetCurrentTimestamp()),
+						   Int64GetDatum(est), request_id, limit};
+	bool		nulls[6] = {false, false, false, false, request_null, false};
+	bool		isnull;
+
+	run(is_rolling(period, false) ? &admit_hours_stmt : &admit_days_stmt, args, nulls, false);
+	*reservation_id = result_value(2, reservation_null);
+	return result_value(1, &isnull);
+}
+
+/* Crossing the warning share raises one alert per user and period. */
+static void
+alert_if_crossed(Datum user_id, Datum quota_usd, Datum period, Datum warn_share,
+				 Datum limit, Datum used, Datum after)
+{
+	Datum		warn;
+
+	if (warn_share == (Datum) 0)
+		return;
+	warn = num_mul(warn_share, limit);
+	if (num_cmp(used, warn) < 0 && num_cmp(after, warn) >= 0)
+	{
+		Datum		args[4] = {user_id, quota_usd, period, usd(after)};
+		bool		nulls[4] = {false, false, false, false};
+
+		run(&alert_stmt, args, nulls, false);
+	}
+}
+
+/*
  * llmcost.admit(user_id text, estimated_usd numeric, request_id text,
  *				 OUT allowed boolean, OUT remaining_usd numeric,
  *				 OUT reservation_id bigint)
@@ -375,18 +413,10 @@ llmcost_admit(PG_FUNCTION_ARGS)
 	 * sessions admit at once.
 	 */
 	lock_user(user_id);
-	{
-		Datum		args[6] = {user_id, period, TimestampTzGetDatum(GetCurrentTimestamp()),
-							   Int64GetDatum(est), request_id, limit};
-		bool		nulls[6] = {false, false, false, false, request_null, false};
-		bool		isnull;
-
-		run(is_rolling(period, false) ? &admit_hours_stmt : &admit_days_stmt, args, nulls, false);
-		used = result_value(1, &isnull);
-		result[2] = result_value(2, &result_null[2]);
-	}
+	used = reserve(user_id, period, est, request_id, request_null, limit,
+				   &result[2], &result_null[2]);
 	after = num_add(used, DirectFunctionCall1(int8_numeric, Int64GetDatum(est)));
-
+	result_null[1] = false;
 	if (result_null[2])
 	{
 		/* denied: recorded, with what was left */
@@ -397,27 +427,12 @@ llmcost_admit(PG_FUNCTION_ARGS)
 		run(&deny_stmt, args, nulls, false);
 		result[0] = BoolGetDatum(false);
 		result[1] = SPI_datumTransfer(usd(num_cmp(left, num("0")) > 0 ? left : num("0")), false, -1);
-		result_null[1] = false;
 	}
 	else
 	{
 		result[0] = BoolGetDatum(true);
 		result[1] = SPI_datumTransfer(usd(num_sub(limit, after)), false, -1);
-		result_null[1] = false;
-
-		/* crossing the warning share raises one alert per user and period */
-		if (warn_share != (Datum) 0)
-		{
-			Datum		warn = num_mul(warn_share, limit);
-
-			if (num_cmp(used, warn) < 0 && num_cmp(after, warn) >= 0)
-			{
-				Datum		alert[4] = {user_id, quota_usd, period, usd(after)};
-				bool		alert_nulls[4] = {false, false, false, false};
-
-				run(&alert_stmt, alert, alert_nulls, false);
-			}
-		}
+		alert_if_crossed(user_id, quota_usd, period, warn_share, limit, used, after);
 	}
 	SPI_finish();
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), result, result_null)));

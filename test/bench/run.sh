@@ -464,9 +464,10 @@ SQL
         tps=$(tps_of "$out")
         p99=$(p99_ms "$logdir"/run*)
         over=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.user_quotas q
-             WHERE (SELECT coalesce(sum(r.amount_nusd), 0) FROM llmcost.quota_reservations r WHERE r.user_id = q.user_id)
-                 + (SELECT coalesce(sum(d.cost_nusd), 0) FROM llmcost.rollup_daily_user d
-                     WHERE d.user_id = q.user_id AND d.day >= date_trunc('month', now(), 'UTC')::date) > q.quota_usd * 1e9")
+              LEFT JOIN (SELECT user_id, sum(amount_nusd) AS nusd FROM llmcost.quota_reservations GROUP BY 1) r USING (user_id)
+              LEFT JOIN (SELECT user_id, sum(cost_nusd) AS nusd FROM llmcost.rollup_daily_user
+                          WHERE day >= date_trunc('month', now(), 'UTC')::date GROUP BY 1) d USING (user_id)
+             WHERE coalesce(r.nusd, 0) + coalesce(d.nusd, 0) > q.quota_usd * 1e9")
         allowed=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_reservations")
         denied=$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.quota_denials")
         case $file in
