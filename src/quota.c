@@ -66,10 +66,12 @@ static const char QUOTA_PLAN_SQL[] =
 #define SPENT_DAYS \
 "(SELECT sum(d.cost_nusd) FROM llmcost.rollup_daily_user d" \
 "  WHERE d.user_id = $1 AND d.day >= (date_trunc($2, $3, 'UTC') AT TIME ZONE 'UTC')::date)"
+/* (the window's start a subquery: a bound the hourly index can use) */
 #define SPENT_HOURS \
-"(SELECT sum(h.cost_nusd) FROM llmcost.rollup_hourly h, llmcost.settings s" \
+"(SELECT sum(h.cost_nusd) FROM llmcost.rollup_hourly h" \
 "  WHERE h.user_id = $1" \
-"    AND h.hour >= date_trunc('hour', $3 - make_interval(hours => s.quota_rolling_hours), 'UTC'))"
+"    AND h.hour >= (SELECT date_trunc('hour', $3 - make_interval(hours => s.quota_rolling_hours), 'UTC')" \
+"                     FROM llmcost.settings s))"
 #define USED(spent) \
 "coalesce(" spent ", 0)" \
 " + coalesce((SELECT sum(r.amount_nusd) FROM llmcost.quota_reservations r" \
