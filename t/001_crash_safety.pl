@@ -2,7 +2,8 @@
 # refreshes the rollups) while the server is killed with SIGKILL at a random
 # moment, ten times over, with fsync on.  Afterwards every batch a client saw
 # committed is there whole, no batch is there in part, and after the next
-# refresh the rollups equal the same sums over the raw events.
+# refresh the rollups equal the same sums over the raw events.  Last, a
+# crash forgets the open quota reservations (unlogged) and keeps denials.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -173,6 +174,30 @@ is($node->safe_psql('postgres', q{
 	 WHERE raw.calls IS DISTINCT FROM r.calls OR raw.cost IS DISTINCT FROM r.cost}),
 	'0', 'daily feature rollups differing from the raw events: 0');
 note('events: ' . $node->safe_psql('postgres', 'SELECT count(*) FROM llmcost.events'));
+
+# Quota reservations are unlogged (holds of minutes): a crash forgets the
+# open ones, and keeps the denials (logged).
+$node->safe_psql('postgres', q{INSERT INTO llmcost.user_quotas VALUES ('crash-user', 1, 'day')});
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(allowed::text, ',' ORDER BY n)
+	  FROM generate_series(1, 3) n, LATERAL llmcost.admit('crash-user', 0.4, 'crash-' || n)}),
+	'true,true,false', 'before the crash: two reservations of $0.40, the third denied');
+my $postmaster = postmaster_pid();
+$node->kill9;
+for (my $i = 0; $i < 300 && kill(0, $postmaster); $i++) { usleep(100_000); }
+my $restarted = 0;
+for (my $i = 0; $i < 30 && !$restarted; $i++)
+{
+	$restarted = $node->start(fail_ok => 1);
+	usleep(500_000) unless $restarted;
+}
+BAIL_OUT('the server did not restart after the quota kill') unless $restarted;
+is($node->safe_psql('postgres', q{SELECT count(*) FROM llmcost.quota_reservations}),
+	'0', 'after the crash: the open reservations are forgotten (unlogged table reset)');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM llmcost.denied_admissions WHERE user_id = 'crash-user'}),
+	'1', 'after the crash: the denial is kept');
+is($node->safe_psql('postgres', q{SELECT allowed FROM llmcost.admit('crash-user', 0.4)}),
+	't', 'after the crash: admissions run again against the rollups');
 
 $node->stop;
 done_testing();
