@@ -428,6 +428,25 @@ SELECT 'INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, u
     mi=$(median "${ins[@]}"); mo=$(median "${otl[@]}")
     printf '| OTLP/JSON ingest, %s spans in bodies of 100, spans/s (median of %s) vs multi-row INSERTs of 100 rows, rows/s | %.0f | %.0f | **%.2fx** (targets >= 50,000 spans/s and >= 0.3x) |\n' \
         "$n" "$REPS" "$(echo "$n / $mi" | bc -l)" "$(echo "$n / $mo" | bc -l)" "$(echo "$mi / $mo" | bc -l)"
+
+    # The same bodies as a collector sends them: a bind parameter (pgbench
+    # -M prepared), each client taking its own bodies in turn (the body is
+    # fetched from a table by the same transaction), one and two clients.
+    local bodies=$((n / 100)) pgb="$DIR/otlp-bind.pgbench" c tps
+    "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_otlp_bodies; CREATE TABLE bench_otlp_bodies (id integer PRIMARY KEY, body text)"
+    sed 's/^SELECT llmcost.ingest_otlp(\(.*\));$/INSERT INTO bench_otlp_bodies (id, body) VALUES (nextval('"'"'bench_otlp_seq'"'"'), \1);/' "$otlp_sql" \
+        | { echo "DROP SEQUENCE IF EXISTS bench_otlp_seq; CREATE TEMP SEQUENCE bench_otlp_seq MINVALUE 0 START 0;"; cat; } \
+        | "${PSQL[@]}" >/dev/null
+    printf '\\set n :n + 1\n\\set id :client_id * :per + :n - 1\nSELECT body FROM bench_otlp_bodies WHERE id = :id \\gset\nSELECT taken FROM llmcost.ingest_otlp(:body);\n' > "$pgb"
+    chown postgres "$pgb"
+    for c in 1 2; do
+        "${PSQL[@]}" -c "TRUNCATE llmcost.events, llmcost.otlp_model_calls; CHECKPOINT;"
+        tps=$(tps_of "$(runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -M prepared \
+                  -c "$c" -j "$c" -t $((bodies / c)) -D n=0 -D per=$((bodies / c)) -f "$pgb" llmcost 2>&1)")
+        printf '| the same bodies as bind parameters (pgbench -M prepared), %s client(s): spans/s | | %.0f | %s events stored |\n' \
+            "$c" "$(echo "$tps * 100" | bc -l)" "$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.events")"
+    done
+    "${PSQL[@]}" -c "DROP TABLE bench_otlp_bodies"
 }
 bench_quotas() {
     # admissions with pgbench: 16 clients over 10,000 users, each with a
