@@ -160,12 +160,33 @@ result_value(int col, bool *isnull)
 	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
 }
 
-/* Exact numeric arithmetic, as SQL does it. */
+/*
+ * Exact numeric arithmetic, as SQL does it, with its constants made once
+ * per backend (in TopMemoryContext): an admission needs them every time.
+ */
+static Datum zero_num,
+			nano_num,			/* 0.000000001: a nano-USD in USD */
+			billion_num;		/* 1000000000: nano-USD in a USD */
+
 static Datum
 num(const char *text)
 {
-	return DirectFunctionCall3(numeric_in, CStringGetDatum(text),
-							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	Datum		n = DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+										ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+
+	MemoryContextSwitchTo(old);
+	return n;
+}
+
+static void
+make_constants(void)
+{
+	if (zero_num != (Datum) 0)
+		return;
+	zero_num = num("0");
+	nano_num = num("0.000000001");
+	billion_num = num("1000000000");
 }
 
 static Datum
@@ -196,7 +217,7 @@ num_cmp(Datum a, Datum b)
 static Datum
 usd(Datum nanousd)
 {
-	return num_mul(nanousd, num("0.000000001"));
+	return num_mul(nanousd, nano_num);
 }
 
 /* The quota in force: false when there is none. */
@@ -232,7 +253,13 @@ quota_in_force(Datum user_id, bool user_null, Datum at, bool at_null,
 static bool
 is_rolling(Datum period, bool period_null)
 {
-	return !period_null && strcmp(TextDatumGetCString(period), "rolling") == 0;
+	text	   *t;
+
+	if (period_null)
+		return false;
+	t = DatumGetTextPP(period);
+	return VARSIZE_ANY_EXHDR(t) == strlen("rolling") &&
+		memcmp(VARDATA_ANY(t), "rolling", strlen("rolling")) == 0;
 }
 
 /* Spent plus reserved in the period, nano-USD (numeric). */
@@ -292,7 +319,7 @@ check_admission(Datum user_id, bool user_null, Datum estimate, bool estimate_nul
 	Numeric		n = estimate_null ? NULL : DatumGetNumeric(estimate);
 
 	if (user_null || n == NULL || numeric_is_nan(n) || numeric_is_inf(n) ||
-		num_cmp(estimate, num("0")) < 0)
+		num_cmp(estimate, zero_num) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid admission: user %s with estimate %s",
@@ -307,16 +334,23 @@ estimate_nusd(Datum estimate)
 {
 	return DatumGetInt64(DirectFunctionCall1(numeric_int8,
 											 DirectFunctionCall1(numeric_ceil,
-																 num_mul(estimate, num("1000000000")))));
+																 num_mul(estimate, billion_num))));
 }
 
-/* One admission at a time per user: the lock of every llmcost version. */
+/*
+ * One admission at a time per user: the lock of every llmcost version,
+ * (hashtext('llmcost.quota'), hashtext(user_id)).
+ */
 static void
 lock_user(Datum user_id)
 {
-	int32		space = DatumGetInt32(DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID,
-															  CStringGetTextDatum("llmcost.quota")));
-	int32		key = DatumGetInt32(DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID, user_id));
+	static int32 space = 0;
+	int32		key;
+
+	if (space == 0)
+		space = DatumGetInt32(DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID,
+													  CStringGetTextDatum("llmcost.quota")));
+	key = DatumGetInt32(DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID, user_id));
 
 	DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(space), Int32GetDatum(key));
 }
@@ -382,6 +416,7 @@ llmcost_admit(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "llmcost.admit must return a record");
+	make_constants();
 	check_admission(user_id, PG_ARGISNULL(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1));
 	/*
 	 * The check must see every reservation committed before the lock is
@@ -407,7 +442,7 @@ llmcost_admit(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), result, result_null)));
 	}
 	est = estimate_nusd(PG_GETARG_DATUM(1));
-	limit = num_mul(quota_usd, num("1000000000"));
+	limit = num_mul(quota_usd, billion_num);
 
 	/*
 	 * One admission at a time per user, and what is used read after the
@@ -428,7 +463,7 @@ llmcost_admit(PG_FUNCTION_ARGS)
 
 		run(&deny_stmt, args, nulls, false);
 		result[0] = BoolGetDatum(false);
-		result[1] = SPI_datumTransfer(usd(num_cmp(left, num("0")) > 0 ? left : num("0")), false, -1);
+		result[1] = SPI_datumTransfer(usd(num_cmp(left, zero_num) > 0 ? left : zero_num), false, -1);
 	}
 	else
 	{
