@@ -94,6 +94,22 @@ sub postmaster_pid
 	return $pid;
 }
 
+# After a SIGKILL: the killed postmaster lingers until it is reaped, and
+# its backends until they notice; start again once the lock and memory are
+# free (crash recovery runs then).
+sub restart_after_kill
+{
+	my ($postmaster, $what) = @_;
+	for (my $i = 0; $i < 300 && kill(0, $postmaster); $i++) { usleep(100_000); }
+	my $started = 0;
+	for (my $i = 0; $i < 30 && !$started; $i++)
+	{
+		$started = $node->start(fail_ok => 1);
+		usleep(500_000) unless $started;
+	}
+	BAIL_OUT("the server did not restart after $what") unless $started;
+}
+
 srand(20261127);
 for my $round (1 .. $kills)
 {
@@ -108,16 +124,7 @@ for my $round (1 .. $kills)
 	my $postmaster = postmaster_pid();
 	$node->kill9;
 	waitpid($_, 0) for @pids;
-	# the killed postmaster lingers until it is reaped, and its backends
-	# until they notice: start again once the lock and memory are free
-	for (my $i = 0; $i < 300 && kill(0, $postmaster); $i++) { usleep(100_000); }
-	my $started = 0;
-	for (my $i = 0; $i < 30 && !$started; $i++)
-	{
-		$started = $node->start(fail_ok => 1);
-		usleep(500_000) unless $started;
-	}
-	BAIL_OUT("the server did not restart after kill $round") unless $started;
+	restart_after_kill($postmaster, "kill $round");
 }
 
 # every acknowledged batch is there, whole; none is there in part
@@ -184,14 +191,7 @@ is($node->safe_psql('postgres', q{
 	'true,true,false', 'before the crash: two reservations of $0.40, the third denied');
 my $postmaster = postmaster_pid();
 $node->kill9;
-for (my $i = 0; $i < 300 && kill(0, $postmaster); $i++) { usleep(100_000); }
-my $restarted = 0;
-for (my $i = 0; $i < 30 && !$restarted; $i++)
-{
-	$restarted = $node->start(fail_ok => 1);
-	usleep(500_000) unless $restarted;
-}
-BAIL_OUT('the server did not restart after the quota kill') unless $restarted;
+restart_after_kill($postmaster, 'the quota kill');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM llmcost.quota_reservations}),
 	'0', 'after the crash: the open reservations are forgotten (unlogged table reset)');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM llmcost.denied_admissions WHERE user_id = 'crash-user'}),
