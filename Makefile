@@ -9,7 +9,7 @@
 EXTENSION = llmcost
 
 MODULE_big = llmcost
-OBJS = src/llmcost.o src/money.o src/rates.o src/pricing.o src/stats.o src/sketch.o src/otlp.o src/quota.o
+OBJS = src/llmcost.o src/money.o src/rates.o src/pricing.o src/stats.o src/sketch.o src/otlp.o src/otlp_json.o src/quota.o
 # The install script of the first version and the update scripts from it:
 # CREATE EXTENSION runs llmcost--0.1.sql, then each update in turn.
 DATA = src/llmcost--0.1.sql $(wildcard src/llmcost--*--*.sql)

@@ -210,7 +210,46 @@ SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": [{}, {"scopeSpans": "x"}]}'
 SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": [{"scopeSpans": [{"spans": {}}]}]}'::jsonb);
 SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": [{"scopeSpans": [null]}]}'::jsonb);
 SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": [');
+-- invalid JSON in a text body: what was expected, at which byte, and the body there
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": [] } x');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans" [] }');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": [01]}');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": [1.]}');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": [-]}');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": [tru]}');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": [1 2]}');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": [], }');
+SELECT * FROM llmcost.ingest_otlp('{resourceSpans: []}');
+SELECT * FROM llmcost.ingest_otlp(E'{"resource\nSpans": []}');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": ["\x"]}');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": ["\u12"]}');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": ["\ud83d"]}');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": ["\ude00"]}');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": ["\u0000"]}');
+SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": ["é');
+SELECT * FROM llmcost.ingest_otlp('');
+SELECT * FROM llmcost.ingest_otlp(repeat('[', 101) || repeat(']', 101));
 \set VERBOSITY terse
+-- 100 levels are fine (then not an object); escapes are read as PostgreSQL's json reads them,
+-- and of a member named twice the last counts, as in jsonb
+SELECT * FROM llmcost.ingest_otlp(repeat('[', 100) || repeat(']', 100));
+SELECT s.outcome, s.reason, s.model, s.user_id, s.feature, s.input_tokens, s.output_tokens
+  FROM llmcost.otlp_spans('{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "e1000000000000000000000000000001", "spanId": "e100000000000001",
+        "startTimeUnixNano": "1764000000000000000", "endTimeUnixNano": "1764000001000000000", "attributes": [
+        {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+        {"key": "gen_ai.response.model", "value": {"stringValue": "x", "stringValue": "gpt-4o-mini"}},
+        {"key": "gen_ai.\u0075sage.input_tokens", "value": {"intValue": 1e3}},
+        {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 2E+1}},
+        {"key": "user.id", "value": {"stringValue": "\u00e9\ud83d\ude00 \"q\" \\ \/ \t"}},
+        {"key": "gen_ai.agent.name", "value": {"intValue": -0}}]}]}]}]}',
+        '{user.id}', '{gen_ai.agent.name}', 'none') s;
+-- a rejected span keeps a number jsonb cannot hold as text; its body's good span is taken
+SELECT s.outcome, s.reason, jsonb_typeof(s.span) AS kept_as, left(s.span #>> '{}', 40) AS span_text
+  FROM llmcost.otlp_spans('{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "nothex", "spanId": "e100000000000002", "weight": 1e-99999},
+        {"traceId": "e1000000000000000000000000000002", "spanId": "e100000000000003", "startTimeUnixNano": "1764000000000000000",
+         "endTimeUnixNano": "1764000001000000000", "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
+         {"key": "gen_ai.usage.cost", "value": {"doubleValue": 1e999999}}]}]}]}]}',
+        '{user.id}', '{gen_ai.agent.name}', 'none') s ORDER BY s.span_index;
 -- empty bodies are fine
 SELECT * FROM llmcost.ingest_otlp('{}'::jsonb);
 SELECT * FROM llmcost.ingest_otlp('{"resourceSpans": []}'::jsonb);
@@ -250,4 +289,60 @@ BEGIN
         END;
     END LOOP;
     RAISE NOTICE 'mutated bodies: % refused with class 22, % other errors', errors > 0, other;
+END $$;
+-- The body's own JSON reader against PostgreSQL's: mutated bodies (escapes,
+-- control characters, multibyte text, numbers among the junk) read from
+-- their text give the same rows as read from jsonb, or the same error
+-- class; a body jsonb refuses is refused.
+DO $$
+DECLARE
+    base jsonb := pg_temp.body(ARRAY[pg_temp.span('a100000000000000000000000000000f', 'b1000000000000f1', NULL, 5000, ARRAY[
+        pg_temp.a('gen_ai.system', '"openai"'), pg_temp.a('gen_ai.request.model', '"gpt-4o-mini"'),
+        pg_temp.a('gen_ai.usage.prompt_tokens', '10'), pg_temp.a('gen_ai.usage.completion_tokens', '10'),
+        pg_temp.a('user.id', '"u\u00e9"'), pg_temp.a('gen_ai.agent.name', '"f"')])]);
+    t text := base::text;
+    m text;
+    j jsonb;
+    ours text;
+    theirs text;
+    ours_err text;
+    theirs_err text;
+    same int := 0;
+    differ int := 0;
+    refused_both int := 0;
+    read_refused int := 0;
+    junk text[] := ARRAY['{', '}', '[', ']', '"', ',', ':', '-1', '1e3', '1E+2', '-0', '0.50', 'null', 'false', '"x"',
+                         '\', '\u', '\u00e9', '\ud83d', '\ude00', '\ud83d\ude00', '\u0000', '\n', '\"', E'\n', E'\t', E'\x01',
+                         'é', '€', ' ', '2', '"1"', ''];
+BEGIN
+    PERFORM setseed(0.23);
+    FOR i IN 1 .. 3000 LOOP
+        m := overlay(t placing junk[1 + floor(random() * array_length(junk, 1))::int]
+                     from 1 + floor(random() * length(t))::int for floor(random() * 3)::int);
+        ours_err := NULL; theirs_err := NULL; j := NULL;
+        BEGIN
+            SELECT string_agg(x::text, ' | ' ORDER BY x.resource_index, x.scope_index, x.span_index) INTO ours
+              FROM llmcost.otlp_spans(m, '{user.id}', '{gen_ai.agent.name}', 'none') x;
+        EXCEPTION WHEN OTHERS THEN ours_err := left(SQLSTATE, 2);
+        END;
+        BEGIN
+            j := m::jsonb;
+            SELECT string_agg(x::text, ' | ' ORDER BY x.resource_index, x.scope_index, x.span_index) INTO theirs
+              FROM llmcost.otlp_spans(j, '{user.id}', '{gen_ai.agent.name}', 'none') x;
+        EXCEPTION WHEN OTHERS THEN theirs_err := left(SQLSTATE, 2);
+        END;
+        IF ours_err IS NULL AND theirs_err IS NULL AND ours IS NOT DISTINCT FROM theirs THEN
+            same := same + 1;
+        ELSIF ours_err IS NOT NULL AND theirs_err IS NOT NULL AND ours_err = theirs_err THEN
+            refused_both := refused_both + 1;
+        ELSE
+            differ := differ + 1;
+            IF differ <= 3 THEN
+                RAISE NOTICE 'differs (% vs %): %', coalesce(ours_err, 'read'), coalesce(theirs_err, 'read'), m;
+            END IF;
+            IF j IS NULL AND ours_err IS NULL THEN read_refused := read_refused + 1; END IF;
+        END IF;
+    END LOOP;
+    RAISE NOTICE 'mutated bodies: read alike % (many), refused alike % (many), different %, read where jsonb refused %',
+        same > 1000, refused_both > 500, differ, read_refused;
 END $$;

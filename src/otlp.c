@@ -26,6 +26,7 @@
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "access/htup_details.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -33,6 +34,8 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+
+#include "otlp_json.h"
 
 PG_FUNCTION_INFO_V1(llmcost_otlp_spans);
 
@@ -59,8 +62,8 @@ typedef struct Attr
 	const char *key;
 	int			keylen;
 	AttrKind	kind;
-	JsonbValue *value;			/* the typed value (string, numeric, bool) */
-	JsonbValue *first;			/* arrayValue: its first element's typed value */
+	JNode	   *value;			/* the typed value (string, number, bool) */
+	JNode	   *first;			/* arrayValue: its first element's typed value */
 } Attr;
 
 typedef struct AttrList
@@ -98,53 +101,64 @@ static const char *const SERVICE_KEYS[] = {"service.name", NULL};
  * Reading the body
  * --------------------------------------------------------------------- */
 
-/* The member of an object container, or NULL. */
-static JsonbValue *
-member(JsonbContainer *obj, const char *key)
+/* The member of an object, or NULL (also when obj is not an object). */
+static JNode *
+member(JNode *obj, const char *key)
 {
-	JsonbValue	res;
-	JsonbValue *v;
-
-	if (obj == NULL || !JsonContainerIsObject(obj))
-		return NULL;
-	v = getKeyJsonValueFromContainer(obj, key, strlen(key), &res);
-	return v ? (JsonbValue *) memcpy(palloc(sizeof(JsonbValue)), v, sizeof(JsonbValue)) : NULL;
+	return otlp_json_member(obj, key, strlen(key));
 }
 
-static JsonbContainer *
-as_container(JsonbValue *v, bool array)
+static JNode *
+as_container(JNode *v, bool array)
 {
-	if (v == NULL || v->type != jbvBinary)
-		return NULL;
-	if (array ? !JsonContainerIsArray(v->val.binary.data) : !JsonContainerIsObject(v->val.binary.data))
-		return NULL;
-	return v->val.binary.data;
+	return (v && v->type == (array ? JT_ARRAY : JT_OBJECT)) ? v : NULL;
 }
 
 /* An optional array member: NULL when absent or null; *bad when not an array. */
-static JsonbContainer *
-array_member(JsonbContainer *obj, const char *key, bool *bad)
+static JNode *
+array_member(JNode *obj, const char *key, bool *bad)
 {
-	JsonbValue *v = member(obj, key);
+	JNode	   *v = member(obj, key);
 
 	*bad = false;
-	if (v == NULL || v->type == jbvNull)
+	if (v == NULL || v->type == JT_NULL)
 		return NULL;
 	if (as_container(v, true) == NULL)
 		*bad = true;
 	return as_container(v, true);
 }
 
-static int
-array_size(JsonbContainer *arr)
+static char *
+string_of(JNode *v)
 {
-	return arr ? (int) JsonContainerSize(arr) : 0;
+	return (v && v->type == JT_STRING) ? pnstrdup(v->str, v->len) : NULL;
 }
 
+/*
+ * A JSON number as text, spelled as numeric spells it (1e3 is 1000, -0 is
+ * 0), as the attribute would read had it gone through jsonb; a number too
+ * long for numeric to take quickly stays as written.
+ */
 static char *
-string_of(JsonbValue *v)
+number_text(JNode *v)
 {
-	return (v && v->type == jbvString) ? pnstrdup(v->val.string.val, v->val.string.len) : NULL;
+	bool		plain = true;
+	bool		nonzero = false;
+
+	for (int i = 0; i < v->len; i++)
+	{
+		if (v->str[i] == 'e' || v->str[i] == 'E')
+			plain = false;
+		else if (v->str[i] >= '1' && v->str[i] <= '9')
+			nonzero = true;
+	}
+	if ((plain && (v->str[0] != '-' || nonzero)) || !otlp_json_number_is_small(v))
+		return pnstrdup(v->str, v->len);
+	return DatumGetCString(DirectFunctionCall1(numeric_out,
+											   DirectFunctionCall3(numeric_in,
+																   CStringGetDatum(pnstrdup(v->str, v->len)),
+																   ObjectIdGetDatum(InvalidOid),
+																   Int32GetDatum(-1))));
 }
 
 /*
@@ -172,19 +186,21 @@ parse_uint64(const char *s, int len, uint64 *out)
 
 /* A JSON number or decimal string holding a non-negative integer. */
 static bool
-uint64_of(JsonbValue *v, uint64 *out)
+uint64_of(JNode *v, uint64 *out)
 {
+	char	   *s;
+
 	if (v == NULL)
 		return false;
-	if (v->type == jbvString)
-		return parse_uint64(v->val.string.val, v->val.string.len, out);
-	if (v->type == jbvNumeric)
-	{
-		char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
-
-		return parse_uint64(s, strlen(s), out);
-	}
-	return false;
+	if (v->type == JT_STRING)
+		return parse_uint64(v->str, v->len, out);
+	if (v->type != JT_NUMBER)
+		return false;
+	if (parse_uint64(v->str, v->len, out))
+		return true;
+	/* 1e3 or 100.0: the integer numeric reads */
+	s = number_text(v);
+	return parse_uint64(s, strlen(s), out);
 }
 
 /* ---------------------------------------------------------------------
@@ -193,32 +209,27 @@ uint64_of(JsonbValue *v, uint64 *out)
 
 /* The typed value of an OTLP AnyValue object; kind AV_OTHER when unknown. */
 static AttrKind
-typed_value(JsonbContainer *anyvalue, JsonbValue **typed, JsonbValue **first)
+typed_value(JNode *anyvalue, JNode **typed, JNode **first)
 {
-	JsonbValue *v;
+	JNode	   *v;
 
 	*typed = NULL;
 	*first = NULL;
-	if ((v = member(anyvalue, "stringValue")) != NULL && v->type == jbvString)
+	if ((v = member(anyvalue, "stringValue")) != NULL && v->type == JT_STRING)
 		return (*typed = v, AV_STRING);
-	if ((v = member(anyvalue, "intValue")) != NULL && (v->type == jbvString || v->type == jbvNumeric))
+	if ((v = member(anyvalue, "intValue")) != NULL && (v->type == JT_STRING || v->type == JT_NUMBER))
 		return (*typed = v, AV_INT);
-	if ((v = member(anyvalue, "doubleValue")) != NULL && (v->type == jbvString || v->type == jbvNumeric))
+	if ((v = member(anyvalue, "doubleValue")) != NULL && (v->type == JT_STRING || v->type == JT_NUMBER))
 		return (*typed = v, AV_DOUBLE);
-	if ((v = member(anyvalue, "boolValue")) != NULL && v->type == jbvBool)
+	if ((v = member(anyvalue, "boolValue")) != NULL && (v->type == JT_TRUE || v->type == JT_FALSE))
 		return (*typed = v, AV_BOOL);
 	if ((v = member(anyvalue, "arrayValue")) != NULL)
 	{
-		JsonbContainer *values = as_container(member(as_container(v, false), "values"), true);
+		JNode	   *values = as_container(member(as_container(v, false), "values"), true);
+		JNode	   *dummy;
 
-		if (values && array_size(values) > 0)
-		{
-			JsonbValue *e = getIthJsonbValueFromContainer(values, 0);
-			JsonbValue *dummy;
-
-			if (as_container(e, false))
-				typed_value(as_container(e, false), first, &dummy);
-		}
+		if (values && as_container(values->child, false))
+			typed_value(values->child, first, &dummy);
 	}
 	return AV_OTHER;
 }
@@ -227,28 +238,27 @@ typed_value(JsonbContainer *anyvalue, JsonbValue **typed, JsonbValue **first)
  * Reads an attributes array.  Returns NULL, or the reason it is malformed.
  */
 static const char *
-read_attrs(JsonbContainer *arr, AttrList *list)
+read_attrs(JNode *arr, AttrList *list)
 {
-	int			n = array_size(arr);
+	int			i = 0;
 
 	list->n = 0;
-	list->items = n > 0 ? palloc(sizeof(Attr) * n) : NULL;
-	for (int i = 0; i < n; i++)
+	list->items = (arr && arr->len > 0) ? palloc(sizeof(Attr) * arr->len) : NULL;
+	for (JNode *e = arr ? arr->child : NULL; e; e = e->next, i++)
 	{
-		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
-		JsonbContainer *obj = as_container(e, false);
-		JsonbValue *key;
-		JsonbContainer *anyvalue;
+		JNode	   *obj = as_container(e, false);
+		JNode	   *key;
+		JNode	   *anyvalue;
 		Attr	   *a;
 
 		if (obj == NULL)
 			return psprintf("attribute %d is not an object", i);
 		key = member(obj, "key");
-		if (key == NULL || key->type != jbvString || key->val.string.len == 0)
+		if (key == NULL || key->type != JT_STRING || key->len == 0)
 			return psprintf("attribute %d has no key", i);
 		a = &list->items[list->n++];
-		a->key = key->val.string.val;
-		a->keylen = key->val.string.len;
+		a->key = key->str;
+		a->keylen = key->len;
 		anyvalue = as_container(member(obj, "value"), false);
 		a->kind = anyvalue ? typed_value(anyvalue, &a->value, &a->first) : AV_OTHER;
 		if (!anyvalue)
@@ -286,7 +296,7 @@ first_attr(AttrList *span, AttrList *resource, const char *const *keys)
 static char *
 attr_text(Attr *a)
 {
-	JsonbValue *v;
+	JNode	   *v;
 
 	if (a == NULL)
 		return NULL;
@@ -295,12 +305,14 @@ attr_text(Attr *a)
 		return NULL;
 	switch (v->type)
 	{
-		case jbvString:
-			return v->val.string.len > 0 ? pnstrdup(v->val.string.val, v->val.string.len) : NULL;
-		case jbvNumeric:
-			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
-		case jbvBool:
-			return pstrdup(v->val.boolean ? "true" : "false");
+		case JT_STRING:
+			return v->len > 0 ? pnstrdup(v->str, v->len) : NULL;
+		case JT_NUMBER:
+			return number_text(v);
+		case JT_TRUE:
+			return pstrdup("true");
+		case JT_FALSE:
+			return pstrdup("false");
 		default:
 			return NULL;
 	}
@@ -359,6 +371,7 @@ configured_attr(AttrList *span, AttrList *resource, Datum *keys, bool *nulls, in
 
 typedef struct SpanContext
 {
+	const char *body;			/* the body's text, which the nodes point into */
 	AttrList   *resource;
 	char	   *service_name;	/* the resource's service.name */
 	char	   *scope_name;
@@ -423,11 +436,11 @@ unix_nanos_to_timestamptz(uint64 ns)
  * or the reason to skip (*reject false) or reject (*reject true) it.
  */
 static const char *
-map_span(JsonbContainer *span, SpanContext *cx, Datum *values, bool *nulls, bool *reject)
+map_span(JNode *span, SpanContext *cx, Datum *values, bool *nulls, bool *reject)
 {
 	AttrList	attrs;
 	bool		bad;
-	JsonbContainer *arr;
+	JNode	   *arr;
 	const char *err = NULL;
 	char	   *trace_id,
 			   *span_id,
@@ -576,12 +589,12 @@ map_span(JsonbContainer *span, SpanContext *cx, Datum *values, bool *nulls, bool
 	s = attr_text(first_attr(&attrs, NULL, ERROR_KEYS));
 	if (s == NULL)
 	{
-		JsonbContainer *status = as_container(member(span, "status"), false);
-		JsonbValue *code = member(status, "code");
+		JNode	   *status = as_container(member(span, "status"), false);
+		JNode	   *code = member(status, "code");
 		uint64		c = 0;
 
-		if (code && ((code->type == jbvString && code->val.string.len == 17 &&
-					  memcmp(code->val.string.val, "STATUS_CODE_ERROR", 17) == 0) ||
+		if (code && ((code->type == JT_STRING && code->len == 17 &&
+					  memcmp(code->str, "STATUS_CODE_ERROR", 17) == 0) ||
 					 (uint64_of(code, &c) && c == 2)))
 			s = pstrdup("error");
 	}
@@ -593,10 +606,11 @@ map_span(JsonbContainer *span, SpanContext *cx, Datum *values, bool *nulls, bool
 
 	/* the cost the client computed, kept apart */
 	a = first_attr(&attrs, NULL, COST_KEYS);
-	if (a && a->value && a->value->type == jbvNumeric && !numeric_is_nan(a->value->val.numeric) &&
-		!numeric_is_inf(a->value->val.numeric))
+	if (a && a->value && a->value->type == JT_NUMBER && otlp_json_number_is_small(a->value))
 	{
-		values[COL_CLIENT_COST] = NumericGetDatum(a->value->val.numeric);
+		values[COL_CLIENT_COST] = DirectFunctionCall3(numeric_in,
+													  CStringGetDatum(pnstrdup(a->value->str, a->value->len)),
+													  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 		nulls[COL_CLIENT_COST] = false;
 	}
 
@@ -654,9 +668,33 @@ span_key(char *out, Datum trace, Datum span)
 	out[SPAN_KEY_LEN] = '\0';
 }
 
+/*
+ * A rejected span as jsonb, as it came.  A span jsonb cannot hold (a number
+ * beyond numeric's range, more than jsonb's 256 MB) is kept as a JSON string
+ * of its first 64 kB of text instead: never an error that would cost the
+ * body its good spans.
+ */
+#define RAW_SPAN_MAX_JSONB (64 * 1024 * 1024)
+#define RAW_SPAN_MAX_STRING (64 * 1024)
+
+static Datum
+raw_span(const char *body, JNode *raw)
+{
+	const char *src = body + raw->start;
+	int			len = raw->end - raw->start;
+	JsonbValue	s;
+
+	if (len <= RAW_SPAN_MAX_JSONB && otlp_json_numbers_are_small(raw))
+		return DirectFunctionCall1(jsonb_in, CStringGetDatum(pnstrdup(src, len)));
+	s.type = jbvString;
+	s.val.string.val = (char *) src;
+	s.val.string.len = len <= RAW_SPAN_MAX_STRING ? len : pg_mbcliplen(src, len, RAW_SPAN_MAX_STRING);
+	return JsonbPGetDatum(JsonbValueToJsonb(&s));
+}
+
 static void
 emit(SpanRows *out, TupleDesc desc, Datum *values, bool *nulls, int r, int sc, int sp,
-	 const char *outcome, const char *reason, SpanContext *cx, JsonbValue *raw, MemoryContext keep)
+	 const char *outcome, const char *reason, SpanContext *cx, JNode *raw, MemoryContext keep)
 {
 	MemoryContext old;
 	SpanRow    *row;
@@ -689,7 +727,7 @@ emit(SpanRows *out, TupleDesc desc, Datum *values, bool *nulls, int r, int sc, i
 	/* the raw span is kept only where someone must read it: rejects */
 	if (raw && strcmp(outcome, "rejected") == 0)
 	{
-		values[COL_SPAN_JSON] = JsonbPGetDatum(JsonbValueToJsonb(raw));
+		values[COL_SPAN_JSON] = raw_span(cx->body, raw);
 		nulls[COL_SPAN_JSON] = false;
 	}
 
@@ -754,63 +792,65 @@ store_rows(SpanRows *rows, Tuplestorestate *ts, TupleDesc desc)
 }
 
 /*
- * otlp_spans(body jsonb, user_keys text[], feature_keys text[],
- *            default_feature text) returns setof record
+ * The spans of a body's text, into the function's result.
  */
-Datum
-llmcost_otlp_spans(PG_FUNCTION_ARGS)
+static void
+spans_of_text(FunctionCallInfo fcinfo, const char *src, int len)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Jsonb	   *body;
-	JsonbContainer *resource_spans;
+	JNode	   *root;
+	JNode	   *resource_spans;
 	SpanContext cx = {0};
 	SpanRows	rows = {0};
 	bool		bad;
 	MemoryContext span_cxt,
 				old;
+	int			r = 0;
 
-	for (int i = 0; i < 4; i++)
+	for (int i = 1; i < 4; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("argument %s of llmcost.otlp_spans() is NULL",
 							(const char *[]) {"body", "user_keys", "feature_keys", "default_feature"}[i])));
-	body = PG_GETARG_JSONB_P(0);
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT,
 					  &cx.user_keys, &cx.user_nulls, &cx.n_user_keys);
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT,
 					  &cx.feature_keys, &cx.feature_nulls, &cx.n_feature_keys);
 	cx.default_feature = PG_GETARG_TEXT_PP(3);
+	cx.body = src;
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	if (!JB_ROOT_IS_OBJECT(body) || JB_ROOT_IS_SCALAR(body))
+	root = otlp_json_parse(src, len);
+	if (root->type != JT_OBJECT)
 		body_error("the body", "not a JSON object");
-	resource_spans = array_member(&body->root, "resourceSpans", &bad);
+	resource_spans = array_member(root, "resourceSpans", &bad);
 	if (bad)
 		body_error("resourceSpans", "not an array");
 
 	/* each span's garbage goes when its row is stored */
 	span_cxt = AllocSetContextCreate(CurrentMemoryContext, "llmcost otlp span", ALLOCSET_DEFAULT_SIZES);
 
-	for (int r = 0; r < array_size(resource_spans); r++)
+	for (JNode *re = resource_spans ? resource_spans->child : NULL; re; re = re->next, r++)
 	{
-		JsonbContainer *rs = as_container(getIthJsonbValueFromContainer(resource_spans, r), false);
-		JsonbContainer *resource,
+		JNode	   *rs = as_container(re, false);
+		JNode	   *resource,
 				   *scope_spans;
 		AttrList	resource_attrs = {0};
 		const char *err;
 		char		where[96];
+		int			sc = 0;
 
 		snprintf(where, sizeof(where), "resourceSpans[%d]", r);
 		if (rs == NULL)
 			body_error(where, "not an object");
 		resource = as_container(member(rs, "resource"), false);
-		if (member(rs, "resource") && member(rs, "resource")->type != jbvNull && resource == NULL)
+		if (member(rs, "resource") && member(rs, "resource")->type != JT_NULL && resource == NULL)
 			body_error(where, "resource is not an object");
 		if (resource)
 		{
-			JsonbContainer *attrs = array_member(resource, "attributes", &bad);
+			JNode	   *attrs = array_member(resource, "attributes", &bad);
 
 			if (bad)
 				body_error(where, "resource.attributes is not an array");
@@ -823,11 +863,12 @@ llmcost_otlp_spans(PG_FUNCTION_ARGS)
 		if (bad)
 			body_error(where, "scopeSpans is not an array");
 
-		for (int sc = 0; sc < array_size(scope_spans); sc++)
+		for (JNode *se = scope_spans ? scope_spans->child : NULL; se; se = se->next, sc++)
 		{
-			JsonbContainer *ss = as_container(getIthJsonbValueFromContainer(scope_spans, sc), false);
-			JsonbContainer *scope,
+			JNode	   *ss = as_container(se, false);
+			JNode	   *scope,
 					   *spans;
+			int			sp = 0;
 
 			snprintf(where, sizeof(where), "resourceSpans[%d].scopeSpans[%d]", r, sc);
 			if (ss == NULL)
@@ -839,10 +880,9 @@ llmcost_otlp_spans(PG_FUNCTION_ARGS)
 			if (bad)
 				body_error(where, "spans is not an array");
 
-			for (int sp = 0; sp < array_size(spans); sp++)
+			for (JNode *raw = spans ? spans->child : NULL; raw; raw = raw->next, sp++)
 			{
-				JsonbValue *raw = getIthJsonbValueFromContainer(spans, sp);
-				JsonbContainer *span = as_container(raw, false);
+				JNode	   *span = as_container(raw, false);
 				Datum		values[NUM_COLS];
 				bool		nulls[NUM_COLS];
 				bool		reject = true;
@@ -863,6 +903,45 @@ llmcost_otlp_spans(PG_FUNCTION_ARGS)
 	}
 	MemoryContextDelete(span_cxt);
 	store_rows(&rows, rsinfo->setResult, rsinfo->setDesc);
+}
+
+/*
+ * otlp_spans(body text, user_keys text[], feature_keys text[],
+ *            default_feature text) returns setof record: what ingest_otlp()
+ * reads, the body's text parsed by otlp_json.c.
+ */
+PG_FUNCTION_INFO_V1(llmcost_otlp_spans_text);
+Datum
+llmcost_otlp_spans_text(PG_FUNCTION_ARGS)
+{
+	text	   *body;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument body of llmcost.otlp_spans() is NULL")));
+	body = PG_GETARG_TEXT_PP(0);
+	spans_of_text(fcinfo, VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body));
+	return (Datum) 0;
+}
+
+/*
+ * otlp_spans(body jsonb, ...): the same for a body already parsed as jsonb,
+ * read back as text (one reader of bodies, whatever their type).
+ */
+Datum
+llmcost_otlp_spans(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *body;
+	char	   *src;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument body of llmcost.otlp_spans() is NULL")));
+	body = PG_GETARG_JSONB_P(0);
+	src = JsonbToCString(NULL, &body->root, VARSIZE(body));
+	spans_of_text(fcinfo, src, strlen(src));
 	return (Datum) 0;
 }
 
