@@ -14,6 +14,11 @@
 -- Names resolve in pg_catalog and llmcost only (see llmcost--0.1.sql).
 SET LOCAL search_path = pg_catalog, llmcost, pg_temp;
 
+-- A call's event attributes (scope, service, session, whether its input
+-- count was normalized), made by the span reader rather than by SQL per row.
+ALTER TYPE llmcost.otlp_span ADD ATTRIBUTE attributes jsonb;
+COMMENT ON TYPE llmcost.otlp_span IS 'one span of an OTLP/JSON body as llmcost.otlp_spans() reads it: where it is, call, skipped or rejected (and why), the event columns, and for a call its event''s attributes';
+
 CREATE FUNCTION llmcost.otlp_spans(body text, user_keys text[], feature_keys text[], default_feature text)
     RETURNS SETOF llmcost.otlp_span
     LANGUAGE c STABLE PARALLEL SAFE
@@ -89,12 +94,7 @@ BEGIN
                x.model, x.requested_model, x.operation, x.input_tokens, x.cached_read_tokens,
                x.cache_write_tokens, x.output_tokens, x.reasoning_tokens, x.latency_ms, x.error_class,
                x.client_cost_usd,
-               jsonb_strip_nulls(jsonb_build_object('otel.scope.name', x.scope_name,
-                                                    'otel.scope.version', x.scope_version,
-                                                    'service.name', x.service_name,
-                                                    'session.id', x.session_id,
-                                                    'llmcost.input_tokens_normalized',
-                                                    CASE WHEN x.input_normalized THEN true END))
+               x.attributes
           FROM calls x
          WHERE EXISTS (SELECT FROM claimed k
                         WHERE k.trace_id = x.trace_id AND k.span_id = x.span_id AND k.fresh)

@@ -47,7 +47,7 @@ enum
 	COL_USER_ID, COL_FEATURE, COL_PROVIDER, COL_MODEL, COL_REQUESTED_MODEL, COL_OPERATION,
 	COL_INPUT, COL_CACHED_READ, COL_CACHE_WRITE, COL_OUTPUT, COL_REASONING,
 	COL_LATENCY_MS, COL_ERROR_CLASS, COL_CLIENT_COST, COL_SCOPE_NAME, COL_SCOPE_VERSION,
-	COL_SERVICE_NAME, COL_SESSION_ID, COL_INPUT_NORMALIZED, COL_SPAN_JSON,
+	COL_SERVICE_NAME, COL_SESSION_ID, COL_INPUT_NORMALIZED, COL_SPAN_JSON, COL_ATTRIBUTES,
 	NUM_COLS
 };
 
@@ -693,6 +693,62 @@ raw_span(const char *body, JNode *raw)
 }
 
 static void
+push_pair(JsonbParseState **state, const char *key, JsonbValue *value)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(state, WJB_KEY, &k);
+	pushJsonbValue(state, WJB_VALUE, value);
+}
+
+static void
+push_text(JsonbParseState **state, const char *key, const char *s, int len)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) s;
+	v.val.string.len = len;
+	push_pair(state, key, &v);
+}
+
+/*
+ * The attributes of a call's event: where the span came from and what
+ * llmcost made of its counts (what events.attributes holds for OTLP calls).
+ */
+static Datum
+event_attributes(SpanContext *cx, Datum *values, bool *nulls)
+{
+	JsonbParseState *state = NULL;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	if (cx->scope_name)
+		push_text(&state, "otel.scope.name", cx->scope_name, strlen(cx->scope_name));
+	if (cx->scope_version)
+		push_text(&state, "otel.scope.version", cx->scope_version, strlen(cx->scope_version));
+	if (cx->service_name)
+		push_text(&state, "service.name", cx->service_name, strlen(cx->service_name));
+	if (!nulls[COL_SESSION_ID])
+	{
+		text	   *t = DatumGetTextPP(values[COL_SESSION_ID]);
+
+		push_text(&state, "session.id", VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+	if (!nulls[COL_INPUT_NORMALIZED] && DatumGetBool(values[COL_INPUT_NORMALIZED]))
+	{
+		JsonbValue	v;
+
+		v.type = jbvBool;
+		v.val.boolean = true;
+		push_pair(&state, "llmcost.input_tokens_normalized", &v);
+	}
+	return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+}
+
+static void
 emit(SpanRows *out, TupleDesc desc, Datum *values, bool *nulls, int r, int sc, int sp,
 	 const char *outcome, const char *reason, SpanContext *cx, JNode *raw, MemoryContext keep)
 {
@@ -723,6 +779,11 @@ emit(SpanRows *out, TupleDesc desc, Datum *values, bool *nulls, int r, int sc, i
 	{
 		values[COL_SERVICE_NAME] = CStringGetTextDatum(cx->service_name);
 		nulls[COL_SERVICE_NAME] = false;
+	}
+	if (strcmp(outcome, "call") == 0)
+	{
+		values[COL_ATTRIBUTES] = event_attributes(cx, values, nulls);
+		nulls[COL_ATTRIBUTES] = false;
 	}
 	/* the raw span is kept only where someone must read it: rejects */
 	if (raw && strcmp(outcome, "rejected") == 0)
