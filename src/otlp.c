@@ -2,10 +2,11 @@
  *
  * otlp.c
  *	  OpenTelemetry GenAI spans (OTLP/JSON ExportTraceServiceRequest) to
- *	  llmcost events: llmcost.otlp_spans(body jsonb, ...) walks the body
- *	  and returns one row per span, mapped from every attribute dialect in
- *	  the wild (current gen_ai.*, the deprecated names, OpenLLMetry's
- *	  traceloop.* and llm.*, Langfuse, OpenLIT) and classified: a model
+ *	  llmcost events: llmcost.otlp_spans(body text or jsonb, ...) reads the
+ *	  body's text with otlp_json.c, walks it and returns one row per span,
+ *	  mapped from every attribute dialect in the wild (current gen_ai.*,
+ *	  the deprecated names, OpenLLMetry's traceloop.* and llm.*, Langfuse,
+ *	  OpenLIT) and classified: a model
  *	  call, a span to skip (workflow, agent, task or tool spans, spans
  *	  without a model, a call span nested in another call span of the same
  *	  body), or a span to reject (with the reason).
@@ -14,8 +15,9 @@
  *	  because every value must be checked: a body is attacker-controlled
  *	  input.  Structural errors of the body (resourceSpans is not an array,
  *	  ...) raise an error naming where; a malformed span becomes a reject
- *	  row and never costs the body its good spans.  llmcost.ingest_otlp()
- *	  (SQL) decides which calls become events.
+ *	  row and never costs the body its good spans.  A call's row also
+ *	  carries its event's attributes.  llmcost.ingest_otlp() (SQL) decides
+ *	  which calls become events.
  *
  *-------------------------------------------------------------------------
  */

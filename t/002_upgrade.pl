@@ -121,5 +121,32 @@ SELECT llmcost.refresh_rollups();
 });
 is($node->safe_psql('updated_with_data', $window_differing), '0', 'window sketches after a refresh under the new version = raw');
 
+# OTLP calls taken under the oldest version, then the update: a provider
+# SDK's span taken (inside the instrumentation's span ...01)
+$node->safe_psql('postgres', "CREATE DATABASE updated_otlp");
+$node->safe_psql('updated_otlp', qq{
+SET client_min_messages = warning;
+CREATE EXTENSION llmcost VERSION '$oldest' CASCADE;
+SELECT llmcost.create_partitions(now() - interval '1 day', now() + interval '1 day');
+CREATE FUNCTION otlp_body(span text, parent text) RETURNS text LANGUAGE sql
+RETURN jsonb_build_object('resourceSpans', jsonb_build_array(jsonb_build_object('scopeSpans', jsonb_build_array(
+    jsonb_build_object('spans', jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+        'traceId', 'aaaa0000000000000000000000000001', 'spanId', span, 'parentSpanId', parent,
+        'startTimeUnixNano', ((extract(epoch FROM now()) - 3600)::bigint * 1000000000)::text,
+        'endTimeUnixNano', ((extract(epoch FROM now()) - 3599)::bigint * 1000000000)::text,
+        'attributes', jsonb_build_array(
+            jsonb_build_object('key', 'gen_ai.request.model', 'value', jsonb_build_object('stringValue', 'gpt-4o')),
+            jsonb_build_object('key', 'gen_ai.system', 'value', jsonb_build_object('stringValue', 'openai')))))))))))::text;
+SELECT * FROM llmcost.ingest_otlp(otlp_body('bbbb000000000002', 'bbbb000000000001'));
+});
+$node->safe_psql('updated_otlp', "ALTER EXTENSION llmcost UPDATE");
+# the calls taken before the update keep their nested spans out (0.4 marks
+# their parents): the instrumentation's span of that call is a duplicate,
+# another call of the same parent is taken
+is($node->safe_psql('updated_otlp', q{
+SELECT (SELECT duplicates FROM llmcost.ingest_otlp(otlp_body('bbbb000000000001', NULL))) || ' ' ||
+       (SELECT taken FROM llmcost.ingest_otlp(otlp_body('bbbb000000000003', 'bbbb000000000001')))}),
+	'1 1', 'OTLP calls taken before the update: the outer span a duplicate, a sibling call taken');
+
 $node->stop;
 done_testing();
