@@ -442,7 +442,7 @@ SELECT 'INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, u
 
     # The same bodies as a collector sends them: a bind parameter (pgbench
     # -M prepared), each client taking its own bodies in turn (the body is
-    # fetched from a table by the same transaction), one and two clients.
+    # fetched from a table by the same transaction), one, two and four clients.
     local bodies=$((n / 100)) pgb="$DIR/otlp-bind.pgbench" c tps
     "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_otlp_bodies; CREATE TABLE bench_otlp_bodies (id integer PRIMARY KEY, body text)"
     sed 's/^SELECT llmcost.ingest_otlp(\(.*\));$/INSERT INTO bench_otlp_bodies (id, body) VALUES (nextval('"'"'bench_otlp_seq'"'"'), \1);/' "$otlp_sql" \
@@ -458,7 +458,9 @@ SELECT 'INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, u
     sed 's/^.*$/INSERT INTO bench_otlp_inserts (stmt) VALUES ($q$&$q$);/' "$insert_sql" | "${PSQL[@]}" >/dev/null
     printf '\\set n :n + 1\n\\set id :client_id * :per + :n\nSELECT stmt FROM bench_otlp_inserts WHERE id = :id \\gset\n:stmt\n' > "$pgi"
     chown postgres "$pgi"
-    for c in 1 2; do
+    # (an OpenTelemetry Collector sends from several connections: 10
+    # consumers of its queue by default)
+    for c in 1 2 4; do
         "${PSQL[@]}" -c "TRUNCATE llmcost.events, llmcost.otlp_model_calls; CHECKPOINT;"
         itps=$(tps_of "$(runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -M simple \
                   -c "$c" -j "$c" -t $((bodies / c)) -D n=0 -D per=$((bodies / c)) -f "$pgi" llmcost 2>&1)")
