@@ -444,7 +444,10 @@ SELECT 'INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, u
     # -M prepared), each client taking its own bodies in turn (the body is
     # fetched from a table by the same transaction), one, two and four clients.
     local bodies=$((n / 100)) pgb="$DIR/otlp-bind.pgbench" c tps
-    "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_otlp_bodies; CREATE TABLE bench_otlp_bodies (id integer PRIMARY KEY, body text)"
+    # (stored uncompressed: fetching a body is the harness's work, not the
+    # ingest's, and a collector has its body at hand)
+    "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_otlp_bodies; CREATE TABLE bench_otlp_bodies (id integer PRIMARY KEY, body text);
+                     ALTER TABLE bench_otlp_bodies ALTER COLUMN body SET STORAGE EXTERNAL"
     sed 's/^SELECT llmcost.ingest_otlp(\(.*\));$/INSERT INTO bench_otlp_bodies (id, body) VALUES (nextval('"'"'bench_otlp_seq'"'"'), \1);/' "$otlp_sql" \
         | { echo "DROP SEQUENCE IF EXISTS bench_otlp_seq; CREATE TEMP SEQUENCE bench_otlp_seq MINVALUE 0 START 0;"; cat; } \
         | "${PSQL[@]}" >/dev/null
@@ -454,7 +457,8 @@ SELECT 'INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, u
     # the statement fetched from a table (pgbench's simple protocol puts the
     # fetched text in place of :stmt)
     local pgi="$DIR/otlp-insert.pgbench" itps
-    "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_otlp_inserts; CREATE TABLE bench_otlp_inserts (id serial PRIMARY KEY, stmt text)"
+    "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_otlp_inserts; CREATE TABLE bench_otlp_inserts (id serial PRIMARY KEY, stmt text);
+                     ALTER TABLE bench_otlp_inserts ALTER COLUMN stmt SET STORAGE EXTERNAL"
     sed 's/^.*$/INSERT INTO bench_otlp_inserts (stmt) VALUES ($q$&$q$);/' "$insert_sql" | "${PSQL[@]}" >/dev/null
     printf '\\set n :n + 1\n\\set id :client_id * :per + :n\nSELECT stmt FROM bench_otlp_inserts WHERE id = :id \\gset\n:stmt\n' > "$pgi"
     chown postgres "$pgi"
