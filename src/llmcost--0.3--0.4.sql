@@ -39,6 +39,25 @@ SELECT DISTINCT ON (m.trace_id, m.parent_span_id) m.trace_id, m.parent_span_id, 
  ORDER BY m.trace_id, m.parent_span_id, m.event_time
 ON CONFLICT DO NOTHING;
 
+-- The claims a body's calls make (see ingest_otlp below): each call span's
+-- own id, and its parent's id as a marker, in key order, once each.
+CREATE FUNCTION llmcost.otlp_claim_keys(spans llmcost.otlp_span[], OUT trace_id text, OUT span_id text,
+                                        OUT parent_span_id text, OUT event_time timestamptz,
+                                        OUT request_id text, OUT is_call boolean)
+    RETURNS SETOF record
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT DISTINCT ON (k.trace_id, k.span_id) k.*
+      FROM (SELECT c.trace_id, c.span_id, c.parent_span_id, c.event_time, c.request_id, true AS is_call
+              FROM unnest(spans) c WHERE c.outcome = 'call'
+            UNION ALL
+            SELECT c.trace_id, c.parent_span_id, NULL, c.event_time, c.request_id, false
+              FROM unnest(spans) c WHERE c.outcome = 'call' AND c.parent_span_id IS NOT NULL) k
+     ORDER BY k.trace_id, k.span_id, k.is_call DESC;
+END;
+COMMENT ON FUNCTION llmcost.otlp_claim_keys(llmcost.otlp_span[]) IS
+    'the rows llmcost.ingest_otlp() claims in llmcost.otlp_model_calls for the calls of a body: each call span, and its parent as a marker, in key order';
+
 -- The ingest itself now takes the text; the jsonb and json forms hand it theirs.
 CREATE OR REPLACE FUNCTION llmcost.ingest_otlp(body text, OUT taken integer, OUT duplicates integer,
                                                OUT skipped integer, OUT rejected integer)
@@ -57,35 +76,26 @@ BEGIN
     sp := ARRAY(SELECT x FROM llmcost.otlp_spans(body, s.otlp_user_keys, s.otlp_feature_keys,
                                                  s.otlp_default_feature) x);
 
-    -- Claim the calls, then store the events of those taken, in one
-    -- statement and without a lock: each call span's own id, and its
-    -- parent's id as a marker, go into otlp_model_calls in key order.  A key
-    -- already there, or being written by another body (the insert waits for
-    -- that body to commit), decides:
+    -- Claims take no lock: each call span's own id, and its parent's id as
+    -- a marker, go into otlp_model_calls in key order (otlp_claim_keys).  A
+    -- key already there, or being written by another body (the insert
+    -- waits for that body to commit), decides:
     --   - the span's own id, as a call: a retried delivery;
     --   - the span's own id, as a marker: a call inside this span was taken
     --     (this span is around it: the same call);
     --   - the parent's id, as a call: this span is inside a call taken.
     -- A marker meeting a marker is two calls of one parent: no conflict.
-    -- Nothing is rewritten except when a call meets a call (the row is
-    -- locked, then left as it was); key order keeps two bodies from
-    -- waiting on each other.
-    WITH calls AS (
-        SELECT * FROM unnest(sp) x WHERE x.outcome = 'call'),
-    keys AS (
-        SELECT DISTINCT ON (k.trace_id, k.span_id) k.*
-          FROM (SELECT c.trace_id, c.span_id, c.parent_span_id, c.event_time, c.request_id, true AS is_call
-                  FROM calls c
-                UNION ALL
-                SELECT c.trace_id, c.parent_span_id, NULL, c.event_time, c.request_id, false
-                  FROM calls c WHERE c.parent_span_id IS NOT NULL) k
-         ORDER BY k.trace_id, k.span_id, k.is_call DESC),
-    claimed AS (
-        INSERT INTO llmcost.otlp_model_calls AS m (trace_id, span_id, parent_span_id, event_time, request_id, is_call)
-        SELECT * FROM keys ORDER BY trace_id, span_id
-        ON CONFLICT (trace_id, span_id) DO UPDATE SET is_call = true WHERE m.is_call
-        RETURNING m.trace_id, m.span_id, m.xmax = 0 AS fresh),
-    stored AS (
+    -- Key order keeps two bodies from waiting on each other.
+    --
+    -- The common case first: no key and no event of this body is stored
+    -- yet, so every call is taken, by plain inserts (cheaper than ON
+    -- CONFLICT's speculative ones).  The first key or event already there
+    -- raises unique_violation, which undoes this block; then the statement
+    -- after it decides span by span.
+    BEGIN
+        WITH claimed AS (
+            INSERT INTO llmcost.otlp_model_calls (trace_id, span_id, parent_span_id, event_time, request_id, is_call)
+            SELECT * FROM llmcost.otlp_claim_keys(sp))
         INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, feature, provider,
                                     model, requested_model, operation, input_tokens, cached_read_tokens,
                                     cache_write_tokens, output_tokens, reasoning_tokens, latency_ms,
@@ -93,16 +103,37 @@ BEGIN
         SELECT x.event_time, x.request_id, x.trace_id, x.span_id, x.user_id, x.feature, x.provider,
                x.model, x.requested_model, x.operation, x.input_tokens, x.cached_read_tokens,
                x.cache_write_tokens, x.output_tokens, x.reasoning_tokens, x.latency_ms, x.error_class,
-               x.client_cost_usd,
-               x.attributes
-          FROM calls x
-         WHERE EXISTS (SELECT FROM claimed k
-                        WHERE k.trace_id = x.trace_id AND k.span_id = x.span_id AND k.fresh)
-           AND NOT EXISTS (SELECT FROM claimed k
-                            WHERE k.trace_id = x.trace_id AND k.span_id = x.parent_span_id AND NOT k.fresh)
-        ON CONFLICT DO NOTHING
-        RETURNING 1)
-    SELECT count(*) INTO taken FROM stored;
+               x.client_cost_usd, x.attributes
+          FROM unnest(sp) x WHERE x.outcome = 'call';
+        GET DIAGNOSTICS taken = ROW_COUNT;
+    EXCEPTION WHEN unique_violation THEN
+        -- Span by span: nothing is rewritten except when a call meets a
+        -- call (the row is locked, then left as it was).
+        WITH calls AS (
+            SELECT * FROM unnest(sp) x WHERE x.outcome = 'call'),
+        claimed AS (
+            INSERT INTO llmcost.otlp_model_calls AS m (trace_id, span_id, parent_span_id, event_time, request_id, is_call)
+            SELECT * FROM llmcost.otlp_claim_keys(sp)
+            ON CONFLICT (trace_id, span_id) DO UPDATE SET is_call = true WHERE m.is_call
+            RETURNING m.trace_id, m.span_id, m.xmax = 0 AS fresh),
+        stored AS (
+            INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, feature, provider,
+                                        model, requested_model, operation, input_tokens, cached_read_tokens,
+                                        cache_write_tokens, output_tokens, reasoning_tokens, latency_ms,
+                                        error_class, client_cost_usd, attributes)
+            SELECT x.event_time, x.request_id, x.trace_id, x.span_id, x.user_id, x.feature, x.provider,
+                   x.model, x.requested_model, x.operation, x.input_tokens, x.cached_read_tokens,
+                   x.cache_write_tokens, x.output_tokens, x.reasoning_tokens, x.latency_ms, x.error_class,
+                   x.client_cost_usd, x.attributes
+              FROM calls x
+             WHERE EXISTS (SELECT FROM claimed k
+                            WHERE k.trace_id = x.trace_id AND k.span_id = x.span_id AND k.fresh)
+               AND NOT EXISTS (SELECT FROM claimed k
+                                WHERE k.trace_id = x.trace_id AND k.span_id = x.parent_span_id AND NOT k.fresh)
+            ON CONFLICT DO NOTHING
+            RETURNING 1)
+        SELECT count(*) INTO taken FROM stored;
+    END;
 
     INSERT INTO llmcost.rejected_spans (resource_index, scope_index, span_index, reason, span)
     SELECT x.resource_index, x.scope_index, x.span_index, x.reason, x.span
