@@ -464,15 +464,22 @@ SELECT 'INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, u
     chown postgres "$pgi"
     # (an OpenTelemetry Collector sends from several connections: 10
     # consumers of its queue by default)
+    # each concurrency BENCH_REPS times, the INSERTs and the bodies in turn
+    # (a run is about a second: medians, this machine is noisy)
     for c in 1 2 4; do
-        "${PSQL[@]}" -c "TRUNCATE llmcost.events, llmcost.otlp_model_calls; CHECKPOINT;"
-        itps=$(tps_of "$(runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -M simple \
-                  -c "$c" -j "$c" -t $((bodies / c)) -D n=0 -D per=$((bodies / c)) -f "$pgi" llmcost 2>&1)")
-        "${PSQL[@]}" -c "TRUNCATE llmcost.events, llmcost.otlp_model_calls; CHECKPOINT;"
-        tps=$(tps_of "$(runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -M prepared \
-                  -c "$c" -j "$c" -t $((bodies / c)) -D n=0 -D per=$((bodies / c)) -f "$pgb" llmcost 2>&1)")
-        printf '| the same bodies as bind parameters (pgbench -M prepared), %s client(s), spans/s, vs the multi-row INSERTs from %s client(s), rows/s | %.0f | %.0f | **%.2fx**, %s events stored (target >= 50,000 spans/s) |\n' \
-            "$c" "$c" "$(echo "$itps * 100" | bc -l)" "$(echo "$tps * 100" | bc -l)" "$(echo "$tps / $itps" | bc -l)" \
+        local its=() ots=()
+        for i in $(seq "$REPS"); do
+            "${PSQL[@]}" -c "TRUNCATE llmcost.events, llmcost.otlp_model_calls; CHECKPOINT;"
+            its+=("$(tps_of "$(runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -M simple \
+                      -c "$c" -j "$c" -t $((bodies / c)) -D n=0 -D per=$((bodies / c)) -f "$pgi" llmcost 2>&1)")")
+            "${PSQL[@]}" -c "TRUNCATE llmcost.events, llmcost.otlp_model_calls; CHECKPOINT;"
+            ots+=("$(tps_of "$(runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h "$DIR" -p "$PORT" -n -M prepared \
+                      -c "$c" -j "$c" -t $((bodies / c)) -D n=0 -D per=$((bodies / c)) -f "$pgb" llmcost 2>&1)")")
+            echo "  otlp $c client(s), run $i: multi-row INSERTs ${its[-1]} tps, bodies ${ots[-1]} tps" >&2
+        done
+        itps=$(median "${its[@]}"); tps=$(median "${ots[@]}")
+        printf '| the same bodies as bind parameters (pgbench -M prepared), %s client(s), spans/s, vs the multi-row INSERTs from %s client(s), rows/s (medians of %s) | %.0f | %.0f | **%.2fx**, %s events stored (target >= 50,000 spans/s) |\n' \
+            "$c" "$c" "$REPS" "$(echo "$itps * 100" | bc -l)" "$(echo "$tps * 100" | bc -l)" "$(echo "$tps / $itps" | bc -l)" \
             "$("${PSQL[@]}" -At -c "SELECT count(*) FROM llmcost.events")"
     done
     "${PSQL[@]}" -c "DROP TABLE bench_otlp_bodies, bench_otlp_inserts"
