@@ -142,6 +142,20 @@ SELECT trace_id, count(*) AS events, sum(input_tokens) AS input_tokens FROM llmc
  WHERE trace_id IN ('a1000000000000000000000000000008', 'a1000000000000000000000000000009',
                     'a100000000000000000000000000000a')
  GROUP BY 1 ORDER BY 1;
+-- ...and a workflow's calls in several bodies: the second call is taken too
+-- (the parent's marker is left as it is), the workflow span, were it a call,
+-- is around them, a call inside one of them is the same call, and every
+-- span delivered again is one duplicate
+SELECT s.span_id, r.*
+  FROM (VALUES (1, 'b100000000000102', 'b100000000000101'), (2, 'b100000000000103', 'b100000000000101'),
+               (3, 'b100000000000101', NULL), (4, 'b100000000000104', 'b100000000000103'),
+               (5, 'b100000000000103', 'b100000000000101')) s(n, span_id, parent),
+       LATERAL llmcost.ingest_otlp(pg_temp.body(ARRAY[pg_temp.span('a1000000000000000000000000000010', s.span_id, s.parent, 95, ARRAY[
+           pg_temp.a('gen_ai.provider.name', '"openai"'), pg_temp.a('gen_ai.request.model', '"gpt-4o"'),
+           pg_temp.a('gen_ai.usage.input_tokens', '100'), pg_temp.a('gen_ai.usage.output_tokens', '10')])])) r
+ ORDER BY s.n;
+SELECT span_id, is_call FROM llmcost.otlp_model_calls WHERE trace_id = 'a1000000000000000000000000000010' ORDER BY 1;
+SELECT count(*) AS events FROM llmcost.events WHERE trace_id = 'a1000000000000000000000000000010';
 
 -- 9. exporters retry: the same body again is stored once
 CREATE TEMP TABLE again AS SELECT pg_temp.body(ARRAY[pg_temp.span('a100000000000000000000000000000b', 'b1000000000000b1', NULL, 100, ARRAY[

@@ -88,14 +88,20 @@ BEGIN
     -- Key order keeps two bodies from waiting on each other.
     --
     -- The common case first: no key and no event of this body is stored
-    -- yet, so every call is taken, by plain inserts (cheaper than ON
-    -- CONFLICT's speculative ones).  The first key or event already there
-    -- raises unique_violation, which undoes this block; then the statement
-    -- after it decides span by span.
+    -- yet, except markers of parents whose other calls came in earlier
+    -- bodies (those are left as they are), so every call is taken, by plain
+    -- inserts (cheaper than ON CONFLICT's speculative ones).  The first key
+    -- or event already there raises unique_violation, which undoes this
+    -- block; then the statement after it decides span by span.
     BEGIN
         WITH claimed AS (
             INSERT INTO llmcost.otlp_model_calls (trace_id, span_id, parent_span_id, event_time, request_id, is_call)
-            SELECT * FROM llmcost.otlp_claim_keys(sp))
+            SELECT k.* FROM llmcost.otlp_claim_keys(sp) k
+             -- (a scalar subquery: a probe of the key per marker, never a
+             -- join or a hash of the whole table)
+             WHERE k.is_call OR (SELECT m.is_call FROM llmcost.otlp_model_calls m
+                                  WHERE m.trace_id = k.trace_id AND m.span_id = k.span_id)
+                                IS DISTINCT FROM false)
         INSERT INTO llmcost.events (event_time, request_id, trace_id, span_id, user_id, feature, provider,
                                     model, requested_model, operation, input_tokens, cached_read_tokens,
                                     cache_write_tokens, output_tokens, reasoning_tokens, latency_ms,
