@@ -8,7 +8,9 @@
 --
 -- Calls are claimed without a lock per trace (nor the whole ingest's lock
 -- for a body of more than 64 traces): two bodies wait on each other only
--- where they carry the same span or nested spans of one call.
+-- where they carry the same span, nested spans of one call or two calls of
+-- one parent; a body none of whose spans was seen before is stored by plain
+-- inserts.  A call's event attributes are made by the span reader.
 \echo Use "ALTER EXTENSION llmcost UPDATE TO '0.4'" to load this file. \quit
 
 -- Names resolve in pg_catalog and llmcost only (see llmcost--0.1.sql).
