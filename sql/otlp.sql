@@ -360,3 +360,22 @@ BEGIN
     RAISE NOTICE 'mutated bodies: read alike % (many), refused alike % (many), different %, read where jsonb refused %',
         same > 1000, refused_both > 500, differ, read_refused;
 END $$;
+-- In a database of another encoding (LATIN1), \u escapes become its
+-- characters, however many (the reader's buffer allows for encodings whose
+-- characters are longer than their escape), and one it has not is an error
+\set regress_db :DBNAME
+CREATE DATABASE llmcost_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c llmcost_latin1
+SET client_min_messages = warning;
+CREATE EXTENSION llmcost CASCADE;
+CREATE FUNCTION pg_temp.user_of(user_value text) RETURNS text LANGUAGE sql
+RETURN (SELECT s.user_id FROM llmcost.otlp_spans(
+    '{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "e1000000000000000000000000000001", "spanId": "e100000000000001",
+      "startTimeUnixNano": "1764000000000000000", "endTimeUnixNano": "1764000001000000000", "attributes": [
+      {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+      {"key": "user.id", "value": {"stringValue": "' || user_value || '"}}]}]}]}]}', '{user.id}', '{x}', 'f') s);
+SELECT convert_to(pg_temp.user_of('caf\u00e9 \u00e7a'), 'LATIN1') AS latin1_bytes,
+       length(pg_temp.user_of(repeat('\u00e9', 100000))) AS long_escaped;
+SELECT pg_temp.user_of('\u20ac');
+\c :regress_db
+DROP DATABASE llmcost_latin1;

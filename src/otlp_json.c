@@ -100,10 +100,16 @@ hex4(Reader *r, int at)
 	return v;
 }
 
-/* Appends the code point in the server encoding; returns the bytes written. */
+/*
+ * Appends the code point in the server encoding; returns the bytes written
+ * (at most MAX_UNICODE_EQUIVALENT_STRING).
+ */
 static int
 put_code_point(Reader *r, int at, pg_wchar cp, char *out)
 {
+	char		converted[MAX_UNICODE_EQUIVALENT_STRING + 1];
+	int			len;
+
 	if (cp == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
@@ -118,19 +124,28 @@ put_code_point(Reader *r, int at, pg_wchar cp, char *out)
 		*out = (char) cp;
 		return 1;
 	}
-	/* raises an error when the server encoding has no such character */
-	pg_unicode_to_server(cp, (unsigned char *) out);
-	return strlen(out);
+	/*
+	 * raises an error when the server encoding has no such character; it
+	 * writes its NUL-terminated result into room of its own size
+	 */
+	pg_unicode_to_server(cp, (unsigned char *) converted);
+	len = strlen(converted);
+	memcpy(out, converted, len);
+	return len;
 }
 
 /*
  * Decodes the escapes of the string whose text is s[from, to) into a new
- * buffer (never longer: an escape is at least as long as what it stands for).
+ * buffer.  A \u escape is 6 bytes and stands for at most 4 in UTF-8, but
+ * for up to MAX_UNICODE_EQUIVALENT_STRING in another server encoding: the
+ * buffer has room for the worst case.
  */
 static char *
 decode_escapes(Reader *r, int from, int to, int *outlen)
 {
-	char	   *buf = palloc(to - from + 1);
+	Size		room = GetDatabaseEncoding() == PG_UTF8 ? (Size) (to - from) + 1
+		: (Size) (to - from) * (MAX_UNICODE_EQUIVALENT_STRING / 6 + 1) + 1;
+	char	   *buf = palloc(room);
 	int			n = 0;
 
 	for (int i = from; i < to;)
