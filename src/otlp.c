@@ -671,10 +671,10 @@ span_key(char *out, Datum trace, Datum span)
 }
 
 /*
- * A rejected span as jsonb, as it came.  A span jsonb cannot hold (a number
- * beyond numeric's range, more than jsonb's 256 MB) is kept as a JSON string
- * of its first 64 kB of text instead: never an error that would cost the
- * body its good spans.
+ * A rejected span as jsonb, as it came.  A span jsonb might not hold (a
+ * number beyond what numeric takes quickly, or more than 64 MB, well within
+ * jsonb's 256 MB) is kept as a JSON string of its first 64 kB of text
+ * instead: never an error that would cost the body its good spans.
  */
 #define RAW_SPAN_MAX_JSONB (64 * 1024 * 1024)
 #define RAW_SPAN_MAX_STRING (64 * 1024)
