@@ -854,6 +854,18 @@ store_rows(SpanRows *rows, Tuplestorestate *ts, TupleDesc desc)
 	hash_destroy(calls);
 }
 
+/* otlp_spans() takes no NULL: each entry point checks its arguments first. */
+static void
+check_arguments(FunctionCallInfo fcinfo)
+{
+	for (int i = 0; i < 4; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %s of llmcost.otlp_spans() is NULL",
+							(const char *[]) {"body", "user_keys", "feature_keys", "default_feature"}[i])));
+}
+
 /*
  * The spans of a body's text, into the function's result.
  */
@@ -870,12 +882,6 @@ spans_of_text(FunctionCallInfo fcinfo, const char *src, int len)
 				old;
 	int			r = 0;
 
-	for (int i = 1; i < 4; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument %s of llmcost.otlp_spans() is NULL",
-							(const char *[]) {"body", "user_keys", "feature_keys", "default_feature"}[i])));
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT,
 					  &cx.user_keys, &cx.user_nulls, &cx.n_user_keys);
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT,
@@ -979,10 +985,7 @@ llmcost_otlp_spans_text(PG_FUNCTION_ARGS)
 {
 	text	   *body;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument body of llmcost.otlp_spans() is NULL")));
+	check_arguments(fcinfo);
 	body = PG_GETARG_TEXT_PP(0);
 	spans_of_text(fcinfo, VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body));
 	return (Datum) 0;
@@ -998,10 +1001,7 @@ llmcost_otlp_spans(PG_FUNCTION_ARGS)
 	Jsonb	   *body;
 	char	   *src;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument body of llmcost.otlp_spans() is NULL")));
+	check_arguments(fcinfo);
 	body = PG_GETARG_JSONB_P(0);
 	src = JsonbToCString(NULL, &body->root, VARSIZE(body));
 	spans_of_text(fcinfo, src, strlen(src));
