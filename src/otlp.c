@@ -74,30 +74,41 @@ typedef struct AttrList
 	int			n;
 } AttrList;
 
-/* Names in the order they are tried: the current convention first. */
-static const char *const MODEL_KEYS[] = {"gen_ai.response.model", "gen_ai.request.model",
-	"langfuse.observation.model.name", "llm.response.model", "llm.model_name", "llm.request.model", NULL};
-static const char *const REQUEST_MODEL_KEYS[] = {"gen_ai.request.model", "llm.request.model", NULL};
-static const char *const PROVIDER_KEYS[] = {"gen_ai.provider.name", "gen_ai.system", "llm.provider",
-	"llm.system", NULL};
-static const char *const OPERATION_KEYS[] = {"gen_ai.operation.name", "llm.request.type", NULL};
-static const char *const INPUT_KEYS[] = {"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
-	"llm.token_count.prompt", "llm.usage.prompt_tokens", NULL};
-static const char *const OUTPUT_KEYS[] = {"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
-	"llm.token_count.completion", "llm.usage.completion_tokens", NULL};
-static const char *const CACHE_READ_KEYS[] = {"gen_ai.usage.cache_read.input_tokens",
-	"gen_ai.usage.cache_read_input_tokens", "llm.usage.cache_read_input_tokens", NULL};
-static const char *const CACHE_WRITE_KEYS[] = {"gen_ai.usage.cache_creation.input_tokens",
-	"gen_ai.usage.cache_creation_input_tokens", "llm.usage.cache_creation_input_tokens", NULL};
-static const char *const REASONING_KEYS[] = {"gen_ai.usage.reasoning.output_tokens",
-	"gen_ai.usage.reasoning_tokens", "llm.usage.reasoning_tokens", NULL};
-static const char *const TOTAL_KEYS[] = {"gen_ai.usage.total_tokens", "llm.usage.total_tokens", NULL};
-static const char *const COST_KEYS[] = {"gen_ai.usage.cost", NULL};
-static const char *const RESPONSE_ID_KEYS[] = {"gen_ai.response.id", NULL};
-static const char *const ERROR_KEYS[] = {"error.type", NULL};
-static const char *const SESSION_KEYS[] = {"gen_ai.conversation.id", "session.id", "langfuse.session.id", NULL};
-static const char *const SPAN_KIND_KEYS[] = {"traceloop.span.kind", "langfuse.observation.type", NULL};
-static const char *const SERVICE_KEYS[] = {"service.name", NULL};
+/*
+ * Attribute names in the order they are tried, the current convention
+ * first, with their lengths (looked up for every span).
+ */
+typedef struct KeyName
+{
+	const char *name;
+	int			len;
+} KeyName;
+
+#define K(name) {name, sizeof(name) - 1}
+
+static const KeyName MODEL_KEYS[] = {K("gen_ai.response.model"), K("gen_ai.request.model"),
+	K("langfuse.observation.model.name"), K("llm.response.model"), K("llm.model_name"), K("llm.request.model"), {NULL, 0}};
+static const KeyName REQUEST_MODEL_KEYS[] = {K("gen_ai.request.model"), K("llm.request.model"), {NULL, 0}};
+static const KeyName PROVIDER_KEYS[] = {K("gen_ai.provider.name"), K("gen_ai.system"), K("llm.provider"),
+	K("llm.system"), {NULL, 0}};
+static const KeyName OPERATION_KEYS[] = {K("gen_ai.operation.name"), K("llm.request.type"), {NULL, 0}};
+static const KeyName INPUT_KEYS[] = {K("gen_ai.usage.input_tokens"), K("gen_ai.usage.prompt_tokens"),
+	K("llm.token_count.prompt"), K("llm.usage.prompt_tokens"), {NULL, 0}};
+static const KeyName OUTPUT_KEYS[] = {K("gen_ai.usage.output_tokens"), K("gen_ai.usage.completion_tokens"),
+	K("llm.token_count.completion"), K("llm.usage.completion_tokens"), {NULL, 0}};
+static const KeyName CACHE_READ_KEYS[] = {K("gen_ai.usage.cache_read.input_tokens"),
+	K("gen_ai.usage.cache_read_input_tokens"), K("llm.usage.cache_read_input_tokens"), {NULL, 0}};
+static const KeyName CACHE_WRITE_KEYS[] = {K("gen_ai.usage.cache_creation.input_tokens"),
+	K("gen_ai.usage.cache_creation_input_tokens"), K("llm.usage.cache_creation_input_tokens"), {NULL, 0}};
+static const KeyName REASONING_KEYS[] = {K("gen_ai.usage.reasoning.output_tokens"),
+	K("gen_ai.usage.reasoning_tokens"), K("llm.usage.reasoning_tokens"), {NULL, 0}};
+static const KeyName TOTAL_KEYS[] = {K("gen_ai.usage.total_tokens"), K("llm.usage.total_tokens"), {NULL, 0}};
+static const KeyName COST_KEYS[] = {K("gen_ai.usage.cost"), {NULL, 0}};
+static const KeyName RESPONSE_ID_KEYS[] = {K("gen_ai.response.id"), {NULL, 0}};
+static const KeyName ERROR_KEYS[] = {K("error.type"), {NULL, 0}};
+static const KeyName SESSION_KEYS[] = {K("gen_ai.conversation.id"), K("session.id"), K("langfuse.session.id"), {NULL, 0}};
+static const KeyName SPAN_KIND_KEYS[] = {K("traceloop.span.kind"), K("langfuse.observation.type"), {NULL, 0}};
+static const KeyName SERVICE_KEYS[] = {K("service.name"), {NULL, 0}};
 
 /* ---------------------------------------------------------------------
  * Reading the body
@@ -280,14 +291,14 @@ find_attr(AttrList *list, const char *key, int keylen)
 
 /* The first of keys present in the span's attributes (then the resource's, if given). */
 static Attr *
-first_attr(AttrList *span, AttrList *resource, const char *const *keys)
+first_attr(AttrList *span, AttrList *resource, const KeyName *keys)
 {
-	for (int k = 0; keys[k]; k++)
+	for (int k = 0; keys[k].name; k++)
 	{
-		Attr	   *a = find_attr(span, keys[k], strlen(keys[k]));
+		Attr	   *a = find_attr(span, keys[k].name, keys[k].len);
 
 		if (a == NULL && resource)
-			a = find_attr(resource, keys[k], strlen(keys[k]));
+			a = find_attr(resource, keys[k].name, keys[k].len);
 		if (a && (a->value || a->first))
 			return a;
 	}
